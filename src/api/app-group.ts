@@ -1,0 +1,157 @@
+import type { Condition, LocalObjectReference, ObjectMeta, Quantity } from './meta.ts';
+
+/** Selects rendered objects for a patch; every given field must match. */
+export interface PatchTarget {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+
+/** One RFC 6902 operation. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+export interface AppGroupPatch {
+  target: PatchTarget;
+  patch: JsonPatchOperation[];
+}
+
+export interface MetricTarget {
+  type: 'Utilization' | 'AverageValue' | 'Value';
+  averageUtilization?: number;
+  averageValue?: Quantity;
+  value?: Quantity;
+}
+
+export interface ResourceMetricSource {
+  name: 'cpu' | 'memory';
+  target: MetricTarget;
+}
+
+export interface QueryMetricSource {
+  query: string;
+  target: MetricTarget;
+}
+
+export interface MetricSpec {
+  type: 'Resource' | 'Pods' | 'Prometheus';
+  resource?: ResourceMetricSource;
+  pods?: QueryMetricSource;
+  prometheus?: QueryMetricSource;
+}
+
+export interface ScalingPolicy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
+}
+
+export interface ScalingRules {
+  stabilizationWindowSeconds?: number;
+  selectPolicy?: 'Max' | 'Min' | 'Disabled';
+  policies?: ScalingPolicy[];
+  tolerance?: Quantity;
+}
+
+export interface ScalingBehavior {
+  scaleUp?: ScalingRules;
+  scaleDown?: ScalingRules;
+}
+
+export interface AutoscalingPolicy {
+  minReplicas?: number;
+  maxReplicas: number;
+  metrics?: MetricSpec[];
+  behavior?: ScalingBehavior;
+  weight?: number;
+  priority?: number;
+}
+
+/** Replica policy for one workload of the group. */
+export interface AppSpec {
+  name: string;
+  replicas?: number;
+  autoscaling?: AutoscalingPolicy;
+}
+
+export interface ResourceBudget {
+  cpu?: Quantity;
+  memory?: Quantity;
+}
+
+export interface AppGroupSpec {
+  sourceRef: LocalObjectReference;
+  path?: string;
+  targetNamespace?: string;
+  interval?: string;
+  timeout?: string;
+  prune?: boolean;
+  allowEmpty?: boolean;
+  suspend?: boolean;
+  serviceAccountName?: string;
+  dependsOn?: LocalObjectReference[];
+  patches?: AppGroupPatch[];
+  apps?: AppSpec[];
+  budget?: ResourceBudget;
+  metrics?: { prometheus?: { address: string } };
+}
+
+/** One entry of the inventory: `<namespace>_<name>_<group>_<kind>` and the object's version. */
+export interface InventoryEntry {
+  id: string;
+  v: string;
+}
+
+export interface MetricStatus {
+  type: string;
+  name: string;
+  current?: string;
+  target?: string;
+}
+
+export interface AppStatus {
+  name: string;
+  replicas: { current?: number; desired?: number; min?: number; max?: number };
+  lastScaleTime?: string;
+  reason?: string;
+  metrics?: MetricStatus[];
+}
+
+export interface HistoryEntry {
+  revision: string;
+  startedAt: string;
+  finishedAt: string;
+  result: 'Succeeded' | 'Failed';
+  created: number;
+  configured: number;
+  deleted: number;
+  message?: string;
+}
+
+export interface AppGroupStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  sync?: { status: 'Synced' | 'OutOfSync' | 'Unknown'; revision?: string };
+  health?: { status: 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown'; message?: string };
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  lastHandledReconcileAt?: string;
+  inventory?: InventoryEntry[];
+  apps?: AppStatus[];
+  budget?: { requested?: ResourceBudget; allocated?: ResourceBudget; limited?: string[] };
+  history?: HistoryEntry[];
+}
+
+export interface AppGroup {
+  apiVersion: 'shoal.dev/v1alpha1';
+  kind: 'AppGroup';
+  metadata: ObjectMeta;
+  spec: AppGroupSpec;
+  status?: AppGroupStatus;
+}

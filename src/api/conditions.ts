@@ -1,0 +1,35 @@
+/** Condition types (kstatus) and the closed vocabulary of reasons Shoal sets on them. */
+export const CONDITION = {
+  Ready: 'Ready',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+  Healthy: 'Healthy',
+} as const;
+export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
+
+export const REASON = {
+  // progress
+  Progressing: 'Progressing',
+  Succeeded: 'Succeeded',
+  ReconciliationSucceeded: 'ReconciliationSucceeded',
+  Suspended: 'Suspended',
+  // source
+  FetchFailed: 'FetchFailed',
+  AuthenticationFailed: 'AuthenticationFailed',
+  RevisionNotFound: 'RevisionNotFound',
+  SourceUnavailable: 'SourceUnavailable',
+  SourceNotReady: 'SourceNotReady',
+  LimitExceeded: 'LimitExceeded',
+  SecurityViolation: 'SecurityViolation',
+  UrlNotAllowed: 'UrlNotAllowed',
+  // render and apply
+  PathNotFound: 'PathNotFound',
+  InvalidPath: 'InvalidPath',
+  ParseFailed: 'ParseFailed',
+  BuildFailed: 'BuildFailed',
+  DryRunFailed: 'DryRunFailed',
+  ApplyFailed: 'ApplyFailed',
+  PruneFailed: 'PruneFailed',
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type Reason = (typeof REASON)[keyof typeof REASON];

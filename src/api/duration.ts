@@ -1,0 +1,19 @@
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration as the CRDs accept it ("90s", "1m30s", "1.5h") into milliseconds. Pure. */
+export function parseDuration(text: string): number {
+  const re = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    consumed = re.lastIndex;
+  }
+  if (consumed === 0 || consumed !== text.length) throw new Error(`invalid duration "${text}"`);
+  return total;
+}
+
+/** `ms` spread by up to ±`fraction` with `random` in [0,1), so periodic work does not align. Pure. */
+export function jitter(ms: number, random: number, fraction = 0.1): number {
+  return Math.round(ms * (1 + fraction * (2 * random - 1)));
+}

@@ -1,0 +1,25 @@
+/** Fixed names of Shoal's API (DESIGN.md): group, version, kinds, labels, annotations, field managers. */
+export const API_GROUP = 'shoal.dev';
+export const API_VERSION = 'v1alpha1';
+export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const KINDS = {
+  GitSource: { kind: 'GitSource', plural: 'gitsources', singular: 'gitsource', shortNames: ['gitsrc', 'gs'] },
+  AppGroup: { kind: 'AppGroup', plural: 'appgroups', singular: 'appgroup', shortNames: ['ag'] },
+} as const;
+
+export const LABELS = {
+  groupName: 'shoal.dev/group-name',
+  groupNamespace: 'shoal.dev/group-namespace',
+} as const;
+
+export const ANNOTATIONS = {
+  requestedAt: 'shoal.dev/requested-at',
+  prune: 'shoal.dev/prune',
+  force: 'shoal.dev/force',
+} as const;
+
+export const FIELD_MANAGERS = {
+  sync: 'shoal',
+  autoscaler: 'shoal-autoscaler',
+} as const;

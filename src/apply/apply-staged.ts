@@ -1,0 +1,137 @@
+import { REASON } from '../api/conditions.ts';
+import { FIELD_MANAGERS } from '../api/group.ts';
+import { describeRef, groupOf, type ObjectRef, refOf, versionOf } from '../api/object-key.ts';
+import type { Kube, KubernetesObject } from '../kube/client.ts';
+import { KubeApiError } from '../kube/kube-api-error.ts';
+import type { KubeObject, RenderedObject } from '../render/parse-manifests.ts';
+import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
+import { mapLimit } from '../runtime/map-limit.ts';
+import { isFirstStage, sortForApply } from './apply-order.ts';
+import { waitForCrds } from './wait-crds.ts';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface AppliedObject {
+  ref: ObjectRef;
+  version: string;
+  action: ApplyAction;
+}
+
+export interface ApplyStagedOptions {
+  fieldManager: string;
+  /** How long to wait for CRDs of the first stage to become Established. */
+  crdTimeoutMs: number;
+  /** Called after each confirmed write, so a caller can record progress (inventory). */
+  onApplied?: (applied: AppliedObject) => void;
+}
+
+export const DEFAULT_APPLY_STAGED_OPTIONS: ApplyStagedOptions = {
+  fieldManager: FIELD_MANAGERS.sync,
+  crdTimeoutMs: 60_000,
+};
+
+/** Dry-runs in flight at once: enough to hide latency, few enough not to trip API priority and fairness. */
+const DRY_RUN_CONCURRENCY = 8;
+
+interface DryRun {
+  item: RenderedObject;
+  result?: KubernetesObject;
+  error?: KubeApiError;
+}
+
+async function dryRunAll(
+  kube: Kube,
+  items: readonly RenderedObject[],
+  fieldManager: string,
+): Promise<DryRun[]> {
+  return mapLimit(items, DRY_RUN_CONCURRENCY, async (item) => {
+    try {
+      const result = await kube.apply(item.object, { fieldManager, force: true, dryRun: true });
+      return { item, result };
+    } catch (err) {
+      return { item, error: KubeApiError.from(err) };
+    }
+  });
+}
+
+/** Would this failure go away once the first stage exists (its namespace or its CRD is in it)? */
+function waitsForFirstStage(obj: KubeObject, err: KubeApiError, firstStage: readonly KubeObject[]): boolean {
+  const ns = obj.metadata.namespace;
+  if (ns && err.code === 404 && firstStage.some((o) => o.kind === 'Namespace' && o.metadata.name === ns))
+    return true;
+  const group = groupOf(obj.apiVersion);
+  return (
+    (err.code === 404 || /no matches for kind|could not find the requested resource/i.test(err.message)) &&
+    firstStage.some(
+      (o) =>
+        o.kind === 'CustomResourceDefinition' && (o.spec as { group?: string } | undefined)?.group === group,
+    )
+  );
+}
+
+function failure(failed: DryRun[]): ReconcileError {
+  const lines = failed.map((f) => `${describeRef(refOf(f.item.object))}: ${f.error?.message ?? 'failed'}`);
+  return new ReconcileError(
+    REASON.DryRunFailed,
+    `dry-run failed for ${failed.length} object(s), nothing was applied: ${lines.join('; ')}`,
+  );
+}
+
+async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Promise<AppliedObject> {
+  const obj = dry.item.object;
+  let applied: KubernetesObject;
+  try {
+    applied = await kube.apply(obj, { fieldManager: opts.fieldManager, force: true, dryRun: false });
+  } catch (err) {
+    const e = KubeApiError.from(err);
+    throw new ReconcileError(REASON.ApplyFailed, `applying ${describeRef(refOf(obj))} failed: ${e.message}`, {
+      cause: e,
+    });
+  }
+  const before = dry.result?.metadata?.resourceVersion;
+  const after = applied.metadata?.resourceVersion;
+  const action: ApplyAction = !before ? 'created' : before === after ? 'unchanged' : 'configured';
+  const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action };
+  opts.onApplied?.(result);
+  return result;
+}
+
+/**
+ * Applies `objects` with server-side apply in two stages: CRDs, Namespaces and cluster roles first
+ * (then waits until the CRDs are Established), then the rest in a stable kind order. Every object is
+ * dry-run before the first write; an object that can only be dry-run once the first stage exists is
+ * dry-run between the stages. Any dry-run failure throws DryRunFailed listing every failing object.
+ */
+export async function applyStaged(
+  kube: Kube,
+  objects: readonly RenderedObject[],
+  options: Partial<ApplyStagedOptions> = {},
+): Promise<AppliedObject[]> {
+  const opts = { ...DEFAULT_APPLY_STAGED_OPTIONS, ...options };
+  const sorted = sortForApply(objects);
+  const first = sorted.filter((i) => isFirstStage(i.object));
+  const rest = sorted.filter((i) => !isFirstStage(i.object));
+  const firstObjects = first.map((i) => i.object);
+
+  const dryFirst = await dryRunAll(kube, first, opts.fieldManager);
+  const dryRest = await dryRunAll(kube, rest, opts.fieldManager);
+  const deferred = dryRest.filter((d) => d.error && waitsForFirstStage(d.item.object, d.error, firstObjects));
+  const failed = [...dryFirst, ...dryRest].filter((d) => d.error && !deferred.includes(d));
+  if (failed.length > 0) throw failure(failed);
+
+  const results: AppliedObject[] = [];
+  for (const d of dryFirst) results.push(await applyOne(kube, d, opts));
+  const crds = firstObjects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
+  if (crds.length > 0) await waitForCrds(kube, crds, opts.crdTimeoutMs);
+
+  const redo = await dryRunAll(
+    kube,
+    deferred.map((d) => d.item),
+    opts.fieldManager,
+  );
+  const failedLater = redo.filter((d) => d.error);
+  if (failedLater.length > 0) throw failure(failedLater);
+  const byItem = new Map(redo.map((d) => [d.item, d]));
+  for (const d of dryRest) results.push(await applyOne(kube, byItem.get(d.item) ?? d, opts));
+  return results;
+}

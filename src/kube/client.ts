@@ -1,0 +1,201 @@
+import {
+  ApiException,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1APIResource,
+} from '@kubernetes/client-node';
+import { KubeApiError } from './kube-api-error.ts';
+
+export type { KubernetesObject };
+
+/** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
+export type KubeConfigSource = { kubeconfig: string; context?: string } | { inCluster: true };
+
+export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
+  const kc = new KubeConfig();
+  if ('inCluster' in source) kc.loadFromCluster();
+  else {
+    kc.loadFromFile(source.kubeconfig);
+    if (source.context) kc.setCurrentContext(source.context);
+  }
+  return kc;
+}
+
+export interface ApplyOptions {
+  /** Field manager that owns what this apply sends. */
+  fieldManager: string;
+  /** Take ownership of fields another manager owns (SSA `force`). */
+  force: boolean;
+  /** Server-side dry run: the API server validates, defaults and runs admission, and stores nothing. */
+  dryRun: boolean;
+}
+
+export const DEFAULT_APPLY_OPTIONS: ApplyOptions = { fieldManager: 'shoal', force: true, dryRun: false };
+
+/** Exposes the discovery lookup that client-node keeps protected. */
+class ObjectApi extends KubernetesObjectApi {
+  static fromConfig(kc: KubeConfig): ObjectApi {
+    return kc.makeApiClient(ObjectApi as unknown as typeof KubernetesObjectApi) as unknown as ObjectApi;
+  }
+  lookup(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
+    return this.resource(apiVersion, kind);
+  }
+}
+
+async function translate<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw KubeApiError.from(err);
+  }
+}
+
+/**
+ * The one wrapper around client-node's calls. Every method throws `KubeApiError` (with the HTTP
+ * code and the API server's reason) instead of client-node's exceptions.
+ */
+export class Kube {
+  readonly config: KubeConfig;
+  readonly #objects: ObjectApi;
+  readonly #custom: CustomObjectsApi;
+
+  constructor(config: KubeConfig) {
+    this.config = config;
+    this.#objects = ObjectApi.fromConfig(config);
+    this.#custom = config.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Server-side apply of one object; returns what the server stored (or would store, on dry run). */
+  apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
+    return translate(
+      this.#objects.patch(
+        obj,
+        undefined,
+        options.dryRun ? 'All' : undefined,
+        options.fieldManager,
+        options.force,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
+  }
+
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    return translate(this.#objects.create(obj));
+  }
+
+  /** Reads one object; undefined when the server answers 404 (any other error throws). */
+  async get<T extends KubernetesObject>(ref: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+  }): Promise<T | undefined> {
+    try {
+      return await translate(
+        this.#objects.read<T>({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const list = await translate(
+      this.#objects.list<T>(
+        apiVersion,
+        kind,
+        opts.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        opts.labelSelector,
+      ),
+    );
+    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  async delete(obj: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
+    await translate(this.#objects.delete(obj, undefined, undefined, undefined, undefined, propagationPolicy));
+  }
+
+  /** JSON merge patch of a custom object's main resource (metadata and spec). */
+  async mergePatch(
+    ref: { group: string; version: string; plural: string; namespace: string; name: string },
+    body: object,
+  ): Promise<void> {
+    await translate(
+      this.#custom.patchNamespacedCustomObject(
+        { ...ref, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** JSON merge patch of a custom object's status subresource. */
+  async patchStatus(
+    ref: { group: string; version: string; plural: string; namespace: string; name: string },
+    status: object,
+  ): Promise<void> {
+    await translate(
+      this.#custom.patchNamespacedCustomObjectStatus(
+        { ...ref, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  /** Whether a kind is namespaced, from discovery (cached per API version). Throws for unknown kinds. */
+  async isNamespaced(apiVersion: string, kind: string): Promise<boolean> {
+    const resource = await translate(this.#objects.lookup(apiVersion, kind));
+    if (!resource) {
+      throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
+    }
+    return resource.namespaced;
+  }
+
+  /** A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups`. */
+  informer<T extends KubernetesObject>(
+    path: string,
+    apiVersion: string,
+    kind: string,
+    labelSelector?: string,
+  ) {
+    return makeInformer<T>(
+      this.config,
+      path,
+      async () => {
+        const list = await translate(
+          this.#objects.list<T>(
+            apiVersion,
+            kind,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            labelSelector,
+          ),
+        );
+        return list;
+      },
+      labelSelector,
+    );
+  }
+}
+
+export { ApiException };

@@ -1,0 +1,32 @@
+/** What a step asks of the runner. */
+export interface StepResult {
+  /** Stop here without error (for example: suspended, or nothing changed). */
+  stop?: boolean;
+  /** Requeue the key after this delay; the runner keeps the smallest one asked for. */
+  requeueAfterMs?: number;
+}
+
+export interface Step<C> {
+  name: string;
+  run: (ctx: C) => Promise<StepResult | undefined>;
+}
+
+/**
+ * Runs `steps` in order against one context. Stops at the first error (rethrown, with the step name
+ * added to nothing: the error classes carry their own reason) or at a step that returns `stop`, and
+ * merges the results otherwise (fluxcd/source-controller's list of reconcilers).
+ */
+export async function runSteps<C>(steps: readonly Step<C>[], ctx: C): Promise<StepResult> {
+  let merged: StepResult = {};
+  for (const step of steps) {
+    const result = await step.run(ctx);
+    if (result?.requeueAfterMs !== undefined) {
+      merged = {
+        ...merged,
+        requeueAfterMs: Math.min(merged.requeueAfterMs ?? Number.POSITIVE_INFINITY, result.requeueAfterMs),
+      };
+    }
+    if (result?.stop) return { ...merged, stop: true };
+  }
+  return merged;
+}

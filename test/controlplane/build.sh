@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds the test control plane (etcd, kube-apiserver, kubectl) from the Go module proxy and caches
+# the binaries outside the clone. Prints the binary directory on the last line of stdout.
+#
+#   test/controlplane/build.sh            build or reuse tier A (etcd, kube-apiserver, kubectl)
+#   test/controlplane/build.sh --regen    regenerate the wrapper go.mod/go.sum from upstream (maintainers)
+#
+# Cache: ${SHOAL_TESTENV_CACHE:-~/.cache/shoal/testenv}/bin/<kube>-<etcd>-<goos>-<goarch>-<go>/.
+# A cache hit needs the `.complete` marker, the wrapper go.sum hashes recorded at build time, and each
+# binary reporting the pinned version.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$HERE/versions.env"
+ROOT="${SHOAL_TESTENV_CACHE:-$HOME/.cache/shoal/testenv}"
+export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw"
+export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+
+log() { echo "[controlplane] $*" >&2; }
+
+PLAT="$(go env GOOS)-$(go env GOARCH)"
+GOVER="$(go env GOVERSION)"
+STAMP="$({ cat "$HERE/kube/go.sum" "$HERE/etcd/go.sum" 2>/dev/null || true; } | sha256sum | cut -c1-12)"
+OUT="$ROOT/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-$PLAT-$GOVER-$STAMP"
+
+regen_kube() {
+  local dir="$HERE/kube" staging="v0.${KUBE_VERSION#v1.}"
+  log "regenerating $dir/go.mod for k8s.io/kubernetes $KUBE_VERSION (staging modules at $staging)"
+  rm -f "$dir/go.mod" "$dir/go.sum"
+  (cd "$dir" && go mod init testbins.local/kube >/dev/null 2>&1
+    local up; up="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | jq -r .GoMod)"
+    go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$up")"
+    for kv in $(awk '$1=="godebug" && $2 ~ /=/ {print $2}' "$up"); do go mod edit -godebug="$kv"; done
+    go mod edit -require="k8s.io/kubernetes@$KUBE_VERSION"
+    # every k8s.io module that upstream requires at the placeholder v0.0.0 is a staging module
+    awk '($1 ~ /^k8s\.io\// && $2=="v0.0.0") {print $1}' "$up" | sort -u |
+      while read -r m; do go mod edit -replace="$m=$m@$staging"; done
+    for t in kube-apiserver kubectl; do go mod edit -tool="k8s.io/kubernetes/cmd/$t"; done
+    go mod tidy)
+}
+
+regen_etcd() {
+  local dir="$HERE/etcd"
+  log "regenerating $dir/go.mod for go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+  rm -f "$dir/go.mod" "$dir/go.sum"
+  (cd "$dir" && go mod init testbins.local/etcd >/dev/null 2>&1
+    local up; up="$(go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" | jq -r .GoMod)"
+    go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$up")"
+    go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -tool=go.etcd.io/etcd/server/v3
+    go mod tidy)
+}
+
+if [[ "${1:-}" == "--regen" ]]; then regen_kube; regen_etcd; exit 0; fi
+
+expect_kube="Kubernetes $KUBE_VERSION"
+expect_etcd="etcd Version: ${ETCD_VERSION#v}"
+# Capture before matching: `cmd | grep -q` fails under pipefail when grep exits first (SIGPIPE).
+version_of() { "$@" 2>/dev/null || true; }
+cache_hit() {
+  [[ -f "$OUT/.complete" ]] || return 1
+  [[ "$(version_of "$OUT/kube-apiserver" --version)" == "$expect_kube" ]] &&
+    [[ "$(version_of "$OUT/kubectl" version --client)" == *"$KUBE_VERSION"* ]] &&
+    [[ "$(version_of "$OUT/etcd" --version)" == *"$expect_etcd"* ]]
+}
+if cache_hit; then log "cached: $OUT"; echo "$OUT"; exit 0; fi
+
+command -v go >/dev/null || { log "go is not on PATH: the control plane is built from Go modules"; exit 1; }
+free_kb="$(df -Pk "$(dirname "$ROOT")" 2>/dev/null | awk 'NR==2{print $4}' || echo 0)"
+mkdir -p "$ROOT"
+if [[ "${free_kb:-0}" -lt 8000000 ]]; then log "warning: less than 8 GB free under $ROOT; a cold build needs about 6 GB"; fi
+
+TMP="$OUT.tmp.$$"
+rm -rf "$TMP" && mkdir -p "$TMP"
+trap 'rm -rf "$TMP"' EXIT
+start=$SECONDS
+
+log "building etcd $ETCD_VERSION (cold: a few minutes)"
+(cd "$HERE/etcd" && go build -trimpath -ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+  -o "$TMP/etcd" go.etcd.io/etcd/server/v3)
+log "etcd built after $((SECONDS - start)) s"
+
+# Version stamping as upstream's hack/lib/version.sh does, so /version reports the pinned release.
+info="$(cd "$HERE/kube" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")"
+commit="$(jq -r '.Origin.Hash // "unknown"' <<<"$info")"
+build_date="$(jq -r .Time "$(jq -r .Info <<<"$info")")"
+minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+ld="-s -w"
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+  ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$build_date"
+done
+log "building kube-apiserver and kubectl $KUBE_VERSION (cold: 15-30 min on 2 cores; warm: about a minute)"
+(cd "$HERE/kube" && go build -trimpath -tags=selinux,notest -ldflags="$ld" -o "$TMP/" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+log "kube-apiserver and kubectl built after $((SECONDS - start)) s"
+
+[[ "$(version_of "$TMP/kube-apiserver" --version)" == "$expect_kube" ]]
+touch "$TMP/.complete"
+rm -rf "$OUT" && mv "$TMP" "$OUT"
+trap - EXIT
+cache_hit || { log "built binaries do not report the pinned versions"; exit 1; }
+log "done in $((SECONDS - start)) s: $OUT"
+echo "$OUT"
