@@ -2,7 +2,6 @@ import {
   ApiException,
   CustomObjectsApi,
   KubeConfig,
-  type KubernetesObject,
   KubernetesObjectApi,
   makeInformer,
   PatchStrategy,
@@ -11,7 +10,18 @@ import {
 } from '@kubernetes/client-node';
 import { KubeApiError } from './kube-api-error.ts';
 
-export type { KubernetesObject };
+/**
+ * The shape Shoal's own types satisfy. client-node's KubernetesObject types timestamps as Date, which
+ * a JSON body never holds; this wrapper takes and returns plain JSON shapes instead.
+ */
+export interface KubernetesObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+}
+
+type ClientObject = import('@kubernetes/client-node').KubernetesObject;
+const asClient = (o: KubernetesObject) => o as unknown as ClientObject;
 
 /** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
 export type KubeConfigSource = { kubeconfig: string; context?: string } | { inCluster: true };
@@ -74,42 +84,42 @@ export class Kube {
   apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
     return translate(
       this.#objects.patch(
-        obj,
+        asClient(obj),
         undefined,
         options.dryRun ? 'All' : undefined,
         options.fieldManager,
         options.force,
         PatchStrategy.ServerSideApply,
       ),
-    );
+    ) as Promise<T>;
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
-    return translate(this.#objects.create(obj));
+    return translate(this.#objects.create(asClient(obj))) as Promise<T>;
   }
 
   /** Reads one object; undefined when the server answers 404 (any other error throws). */
-  async get<T extends KubernetesObject>(ref: {
+  async get<T extends object>(ref: {
     apiVersion: string;
     kind: string;
     name: string;
     namespace?: string;
   }): Promise<T | undefined> {
     try {
-      return await translate(
-        this.#objects.read<T>({
+      return (await translate(
+        this.#objects.read({
           apiVersion: ref.apiVersion,
           kind: ref.kind,
           metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
         }),
-      );
+      )) as unknown as T;
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) return undefined;
       throw err;
     }
   }
 
-  async list<T extends KubernetesObject>(
+  async list<T extends object>(
     apiVersion: string,
     kind: string,
     opts: { namespace?: string; labelSelector?: string } = {},
@@ -130,7 +140,9 @@ export class Kube {
   }
 
   async delete(obj: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
-    await translate(this.#objects.delete(obj, undefined, undefined, undefined, undefined, propagationPolicy));
+    await translate(
+      this.#objects.delete(asClient(obj), undefined, undefined, undefined, undefined, propagationPolicy),
+    );
   }
 
   /** JSON merge patch of a custom object's main resource (metadata and spec). */
@@ -168,32 +180,30 @@ export class Kube {
     return resource.namespaced;
   }
 
-  /** A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups`. */
-  informer<T extends KubernetesObject>(
+  /** A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups` (or `.../namespaces/ns/appgroups`). */
+  informer<T extends ClientObject>(
     path: string,
     apiVersion: string,
     kind: string,
-    labelSelector?: string,
+    opts: { namespace?: string; labelSelector?: string } = {},
   ) {
     return makeInformer<T>(
       this.config,
       path,
-      async () => {
-        const list = await translate(
+      () =>
+        translate(
           this.#objects.list<T>(
             apiVersion,
             kind,
+            opts.namespace,
             undefined,
             undefined,
             undefined,
             undefined,
-            undefined,
-            labelSelector,
+            opts.labelSelector,
           ),
-        );
-        return list;
-      },
-      labelSelector,
+        ),
+      opts.labelSelector,
     );
   }
 }

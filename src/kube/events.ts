@@ -1,4 +1,5 @@
 import type { Clock } from '../runtime/clock.ts';
+import type { Log } from '../runtime/logger.ts';
 import { sanitizeMessage } from '../status/conditions.ts';
 import type { Kube } from './client.ts';
 
@@ -16,7 +17,7 @@ export interface EventRecorderOptions {
   instance: string;
   /** The same event (object, type, reason, note) is not repeated within this window. */
   dedupeWindowMs: number;
-  log: (line: Record<string, unknown>) => void;
+  log: Log;
 }
 
 /**
@@ -27,6 +28,7 @@ export class EventRecorder {
   readonly #kube: Kube;
   readonly #opts: EventRecorderOptions;
   readonly #recent = new Map<string, number>();
+  #seq = 0;
 
   constructor(kube: Kube, options: EventRecorderOptions) {
     this.#kube = kube;
@@ -54,7 +56,10 @@ export class EventRecorder {
       await this.#kube.create({
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
-        metadata: { generateName: `${target.metadata.name ?? 'shoal'}.`, namespace: ns },
+        metadata: {
+          name: `${target.metadata.name ?? 'shoal'}.${now.toString(16)}${(this.#seq++).toString(16)}`,
+          namespace: ns,
+        },
         eventTime: new Date(now).toISOString().replace('Z', '000Z'),
         reportingController: 'shoal.dev/shoal',
         reportingInstance: this.#opts.instance,

@@ -102,14 +102,18 @@ export function parseManifests(
       }
       if (value === null || value === undefined) return;
       checkShape(value, budget, where);
-      const obj = asObject(value, where);
-      if (obj.kind === 'List' || (obj.kind.endsWith('List') && Array.isArray(obj.items))) {
-        (obj.items as unknown[]).forEach((item, i) => {
+      const maybeList = value as { kind?: unknown; items?: unknown };
+      if (
+        typeof maybeList.kind === 'string' &&
+        maybeList.kind.endsWith('List') &&
+        Array.isArray(maybeList.items)
+      ) {
+        maybeList.items.forEach((item, i) => {
           out.push({ object: asObject(item, `${where} item ${i}`), source: where });
         });
         return;
       }
-      out.push({ object: obj, source: where });
+      out.push({ object: asObject(value, where), source: where });
     });
   }
   return out;

@@ -45,21 +45,29 @@ export class GitCache {
     this.#opts = options;
   }
 
-  #git(baseDir: string, call: GitCallOptions): SimpleGit {
+  #env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...this.#opts.env,
+      ...extra,
+      HOME: join(this.#opts.root, 'home'),
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_ALLOW_PROTOCOL: allowedProtocols(this.#opts.policy),
+    };
+  }
+
+  /**
+   * A simple-git instance whose children see only `env` (simple-git's environment guard drops every
+   * ambient variable that changes git's behaviour; the ones set here are allowed by name).
+   */
+  #git(baseDir: string, call: GitCallOptions, extraEnv: Record<string, string> = {}): SimpleGit {
+    const env = this.#env({ ...call.authEnv, ...extraEnv });
     return simpleGit({
       baseDir,
       abort: AbortSignal.timeout(call.timeoutMs),
       timeout: { block: call.timeoutMs },
-    }).env({
-      ...this.#opts.env,
-      ...call.authEnv,
-      HOME: join(this.#opts.root, 'home'),
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_ASKPASS: '/bin/false',
-      SSH_ASKPASS: '/bin/false',
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_ALLOW_PROTOCOL: allowedProtocols(this.#opts.policy),
-    });
+      allowEnvironment: Object.keys(env),
+    }).env(env);
   }
 
   #mirrorDir(url: string): string {
@@ -69,6 +77,11 @@ export class GitCache {
   /** Directory of a checked-out commit (it may not exist yet). */
   artifactDir(commit: string): string {
     return join(this.#opts.root, 'artifacts', commit);
+  }
+
+  /** Whether `commit` is already checked out locally. */
+  hasArtifact(commit: string): Promise<boolean> {
+    return exists(this.artifactDir(commit));
   }
 
   async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -121,7 +134,7 @@ export class GitCache {
             actual = (await git.raw(['rev-parse', '--verify', `${local}^{commit}`])).trim();
           }
         }
-        return await this.#materialize(git, actual);
+        return await this.#materialize(mirror, call, actual);
       } catch (err) {
         if (err instanceof ReconcileError) throw err;
         const { reason, message } = classifyGitError(err);
@@ -130,13 +143,14 @@ export class GitCache {
     });
   }
 
-  async #materialize(git: SimpleGit, commit: string): Promise<FetchedArtifact> {
+  async #materialize(mirror: string, call: GitCallOptions, commit: string): Promise<FetchedArtifact> {
     const dir = this.artifactDir(commit);
+    const git = this.#git(mirror, call);
     const [listing, commitTime] = await Promise.all([
       git.raw(['ls-tree', '-r', '--full-tree', commit]),
       git.raw(['show', '-s', '--format=%cI', commit]),
     ]);
-    if (!(await exists(dir))) await this.#checkout(git, commit, dir);
+    if (!(await exists(dir))) await this.#checkout(mirror, call, commit, dir);
     return {
       commit,
       dir,
@@ -146,14 +160,14 @@ export class GitCache {
   }
 
   /** Writes the tree of `commit` into `dir` through a temporary index; the rename makes it atomic. */
-  async #checkout(git: SimpleGit, commit: string, dir: string): Promise<void> {
+  async #checkout(mirror: string, call: GitCallOptions, commit: string, dir: string): Promise<void> {
     const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
     const index = `${tmp}.index`;
     await mkdir(tmp, { recursive: true });
     try {
-      const g = git.env({ ...this.#opts.env, GIT_INDEX_FILE: index, HOME: join(this.#opts.root, 'home') });
+      const g = this.#git(mirror, call, { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp });
       await g.raw(['read-tree', commit]);
-      await g.raw([`--work-tree=${tmp}`, 'checkout-index', '--all', '--force']);
+      await g.raw(['checkout-index', '--all', '--force']);
       await rename(tmp, dir);
     } finally {
       await rm(tmp, { recursive: true, force: true });

@@ -1,0 +1,163 @@
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import type { AppGroup } from '../api/app-group.ts';
+import { REASON } from '../api/conditions.ts';
+import type { GitSource } from '../api/git-source.ts';
+import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
+import { keyOf } from '../api/object-key.ts';
+import type { RunConfig } from '../config.ts';
+import { startHealthServer } from '../http/health-server.ts';
+import { Metrics } from '../http/metrics.ts';
+import { Kube, loadKubeConfig } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
+import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
+import { describeFailure } from '../reconcile/summarize.ts';
+import { realClock } from '../runtime/clock.ts';
+import { type Reconcile, runWorkers } from '../runtime/controller.ts';
+import { StalledError } from '../runtime/errors/stalled-error.ts';
+import { WaitingError } from '../runtime/errors/waiting-error.ts';
+import { type InformerLike, startResilient } from '../runtime/informer.ts';
+import type { Log } from '../runtime/logger.ts';
+import { WorkQueue } from '../runtime/work-queue.ts';
+import { GitCache } from '../source/git-cache.ts';
+
+type Watched = GitSource | AppGroup;
+
+/** Enqueue on create, on a spec change (generation) or a new requested-at; never on status-only writes. */
+function needsReconcile(oldObj: Watched | undefined, obj: Watched): boolean {
+  if (!oldObj) return true;
+  return (
+    oldObj.metadata.generation !== obj.metadata.generation ||
+    oldObj.metadata.annotations?.[ANNOTATIONS.requestedAt] !==
+      obj.metadata.annotations?.[ANNOTATIONS.requestedAt] ||
+    (obj.metadata.deletionTimestamp !== undefined && oldObj.metadata.deletionTimestamp === undefined)
+  );
+}
+
+export interface RunningOperator {
+  stop(): Promise<void>;
+  server: Server;
+}
+
+/**
+ * `shoal run`: watches GitSources and AppGroups, reconciles them with a work queue per kind, and
+ * serves /healthz, /readyz and /metrics. Workers start only after both caches have synced.
+ */
+export async function runOperator(config: RunConfig, log: Log): Promise<RunningOperator> {
+  const kube = new Kube(loadKubeConfig(config.kube));
+  const clock = realClock;
+  const metrics = new Metrics();
+  let ready = false;
+  const server = await startHealthServer(config.metricsAddr, { ready: () => ready }, metrics);
+  log({ msg: 'serving health and metrics', addr: config.metricsAddr });
+
+  const events = new EventRecorder(kube, {
+    clock,
+    instance: config.instance ?? hostname(),
+    dedupeWindowMs: 10 * 60_000,
+    log,
+  });
+  const git = new GitCache({ root: config.cacheDir, policy: config.urlPolicy, env: config.gitEnv });
+  const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
+  const gv = `${API_GROUP}/${API_VERSION}`;
+  const ns = config.watchNamespace;
+  const base = ns ? `/apis/${gv}/namespaces/${ns}` : `/apis/${gv}`;
+  const scope = ns ? { namespace: ns } : {};
+  const groupInformer = kube.informer(
+    `${base}/${KINDS.AppGroup.plural}`,
+    gv,
+    KINDS.AppGroup.kind,
+    scope,
+  ) as unknown as InformerLike<AppGroup>;
+  const sourceInformer = kube.informer(
+    `${base}/${KINDS.GitSource.plural}`,
+    gv,
+    KINDS.GitSource.kind,
+    scope,
+  ) as unknown as InformerLike<GitSource>;
+
+  const wire = <T extends Watched>(informer: InformerLike<T>, queue: WorkQueue) => {
+    const seen = new Map<string, T>();
+    informer.on('add', (obj) => {
+      seen.set(keyOf(obj), obj);
+      queue.add(keyOf(obj));
+    });
+    informer.on('update', (obj) => {
+      const key = keyOf(obj);
+      if (needsReconcile(seen.get(key), obj)) queue.add(key);
+      seen.set(key, obj);
+    });
+    informer.on('delete', (obj) => {
+      seen.delete(keyOf(obj));
+    });
+  };
+  wire(sourceInformer, queues.GitSource);
+  wire(groupInformer, queues.AppGroup);
+
+  const onRevision = (namespace: string, name: string) => {
+    for (const g of groupInformer.list(namespace)) {
+      if (g.spec.sourceRef.name === name) queues.AppGroup.add(keyOf(g));
+    }
+  };
+  const random = Math.random;
+  const instrument =
+    (kind: keyof typeof queues, fn: Reconcile): Reconcile =>
+    async (key) => {
+      const end = metrics.reconcileDuration.startTimer({ kind });
+      try {
+        const result = await fn(key);
+        metrics.reconcileTotal.inc({ kind, result: 'success' });
+        return result;
+      } catch (err) {
+        const result =
+          err instanceof StalledError ? 'stalled' : err instanceof WaitingError ? 'waiting' : 'error';
+        metrics.reconcileTotal.inc({ kind, result });
+        throw err;
+      } finally {
+        end();
+        metrics.workqueueDepth.set({ kind }, queues[kind].length);
+      }
+    };
+  const onError = (kind: string) => (key: string, err: unknown, retryInMs: number | undefined) => {
+    const { reason, message } = describeFailure(err, REASON.Progressing);
+    log({ level: 'warn', msg: 'reconcile failed', kind, key, reason, error: message, retryInMs });
+  };
+
+  const stops = await Promise.all([
+    startResilient(sourceInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'gitsources' }),
+    startResilient(groupInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'appgroups' }),
+  ]);
+  log({ msg: 'caches synced; starting workers', concurrency: config.concurrency });
+  const workers = Promise.all([
+    runWorkers(
+      queues.GitSource,
+      config.concurrency,
+      instrument('GitSource', (key) =>
+        reconcileGitSource({ kube, git, clock, events, policy: config.urlPolicy, random, onRevision }, key),
+      ),
+      { onError: onError('GitSource') },
+    ),
+    runWorkers(
+      queues.AppGroup,
+      config.concurrency,
+      instrument('AppGroup', (key) =>
+        reconcileAppGroup({ kube, git, clock, events, random, sourceRetryMs: 5_000 }, key),
+      ),
+      { onError: onError('AppGroup') },
+    ),
+  ]);
+  ready = true;
+
+  return {
+    server,
+    async stop() {
+      ready = false;
+      queues.GitSource.shutDown();
+      queues.AppGroup.shutDown();
+      await Promise.all(stops.map((s) => s()));
+      await workers;
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { KubeConfigSource } from './kube/client.ts';
+import type { LogLevel } from './runtime/logger.ts';
+import type { UrlPolicy } from './source/url-policy.ts';
+
+/** Everything `shoal run` needs, resolved from argv and the environment (the only place that reads them). */
+export interface RunConfig {
+  kube: KubeConfigSource;
+  urlPolicy: UrlPolicy;
+  cacheDir: string;
+  metricsAddr: string;
+  concurrency: number;
+  logLevel: LogLevel;
+  instance: string | undefined;
+  /** Watch only this namespace; undefined watches all. */
+  watchNamespace: string | undefined;
+  /** Environment for git children: only PATH is passed through. */
+  gitEnv: Record<string, string>;
+}
+
+export const RUN_USAGE = `usage: shoal run [flags]
+
+  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)
+  --context NAME           kubeconfig context
+  --allow-file-urls        allow file:// GitSource URLs (local repositories; for demos and tests)
+  --allow-insecure-http    allow http:// GitSource URLs
+  --cache-dir DIR          git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)
+  --metrics-addr ADDR      /healthz, /readyz and /metrics (default :8080)
+  --concurrency N          workers per kind (default 4)
+  --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
+  --log-level LEVEL        debug, info, warn or error (default info)
+`;
+
+function kubeSource(
+  flag: string | undefined,
+  context: string | undefined,
+  env: NodeJS.ProcessEnv,
+): KubeConfigSource {
+  const ctx = context ? { context } : {};
+  if (flag) return { kubeconfig: flag, ...ctx };
+  const fromEnv = env.KUBECONFIG?.split(':')[0];
+  if (fromEnv) return { kubeconfig: fromEnv, ...ctx };
+  if (env.KUBERNETES_SERVICE_HOST) return { inCluster: true };
+  return { kubeconfig: join(homedir(), '.kube', 'config'), ...ctx };
+}
+
+export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      'allow-file-urls': { type: 'boolean', default: false },
+      'allow-insecure-http': { type: 'boolean', default: false },
+      'cache-dir': { type: 'string' },
+      'metrics-addr': { type: 'string', default: ':8080' },
+      concurrency: { type: 'string', default: '4' },
+      'log-level': { type: 'string', default: 'info' },
+      'watch-namespace': { type: 'string' },
+    },
+    strict: true,
+  });
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error('--concurrency must be a positive integer');
+  const level = values['log-level'];
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new Error('--log-level must be debug, info, warn or error');
+  return {
+    kube: kubeSource(values.kubeconfig, values.context, env),
+    urlPolicy: { allowFileUrls: values['allow-file-urls'], allowInsecureHttp: values['allow-insecure-http'] },
+    cacheDir: values['cache-dir'] ?? env.SHOAL_CACHE_DIR ?? join(homedir(), '.cache', 'shoal', 'artifacts'),
+    metricsAddr: values['metrics-addr'],
+    concurrency,
+    logLevel: level as LogLevel,
+    instance: env.POD_NAME,
+    watchNamespace: values['watch-namespace'],
+    gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
+  };
+}

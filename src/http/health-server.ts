@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+import type { Metrics } from './metrics.ts';
+
+export interface HealthState {
+  /** Informer caches have synced and workers run. */
+  ready: () => boolean;
+}
+
+/** Parses ":8080" or "127.0.0.1:8080" into listen arguments. Pure. */
+export function parseAddr(addr: string): { host?: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = i > 0 ? addr.slice(0, i) : undefined;
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid address ${addr}`);
+  return { ...(host ? { host } : {}), port };
+}
+
+/** `/healthz` (the process serves), `/readyz` (caches synced) and `/metrics` (Prometheus text). */
+export function startHealthServer(addr: string, state: HealthState, metrics: Metrics): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const ok = state.ready();
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ok ? 'ok\n' : 'caches not synced\n');
+    } else if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const { host, port } = parseAddr(addr);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

@@ -1,0 +1,29 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Shoal's Prometheus metrics, in a registry per process (no module-level state). Labels are bounded. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly reconcileTotal = new Counter({
+    name: 'shoal_reconcile_total',
+    help: 'Reconciles by kind and result (success, error, stalled, waiting).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'shoal_reconcile_duration_seconds',
+    help: 'Duration of one reconcile.',
+    labelNames: ['kind'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly workqueueDepth = new Gauge({
+    name: 'shoal_workqueue_depth',
+    help: 'Keys waiting in the work queue.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'shoal_process_' });
+  }
+}

@@ -1,0 +1,67 @@
+import { runOperator } from './cli/run.ts';
+import { parseRunConfig, RUN_USAGE } from './config.ts';
+import { jsonLogger } from './runtime/logger.ts';
+
+const USAGE = `shoal: a GitOps reconciler for Kubernetes
+
+  shoal run [flags]        the operator (see: shoal run --help)
+  shoal version            print the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(RUN_USAGE);
+        return 0;
+      }
+      const config = parseRunConfig(rest, process.env);
+      const log = jsonLogger(
+        config.logLevel,
+        (s) => process.stderr.write(s),
+        () => new Date(),
+      );
+      process.on('unhandledRejection', (reason) => {
+        log({
+          level: 'error',
+          msg: 'unhandled rejection',
+          error: reason instanceof Error ? reason.message : String(reason),
+        });
+      });
+      const operator = await runOperator(config, log);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log({ msg: 'shutting down', signal });
+          operator.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      return 0;
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write('shoal 0.1.0\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`shoal: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

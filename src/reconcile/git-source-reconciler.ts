@@ -1,0 +1,185 @@
+import { CONDITION, REASON } from '../api/conditions.ts';
+import { jitter, parseDuration } from '../api/duration.ts';
+import type { GitSource, GitSourceStatus } from '../api/git-source.ts';
+import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
+import type { Kube } from '../kube/client.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
+import { StalledError } from '../runtime/errors/stalled-error.ts';
+import { gitAuthEnv } from '../source/credentials.ts';
+import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
+import { commitOf, formatRevision, type ResolvedRef, resolveRef } from '../source/revision.ts';
+import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
+import { runSteps, type Step } from './run-steps.ts';
+import { summarizeFailure, summarizeSuccess } from './summarize.ts';
+
+export interface GitSourceReconcilerDeps {
+  kube: Kube;
+  git: GitCache;
+  clock: Clock;
+  events: EventRecorder;
+  policy: UrlPolicy;
+  random: () => number;
+  /** Told when a source has a new revision, so the AppGroups using it reconcile at once. */
+  onRevision: (namespace: string, name: string) => void;
+}
+
+interface Context {
+  deps: GitSourceReconcilerDeps;
+  source: GitSource;
+  status: GitSourceStatus;
+  ref?: ResolvedRef;
+  call?: GitCallOptions;
+  commit?: string;
+  revisionChanged: boolean;
+}
+
+const validate: Step<Context> = {
+  name: 'validate',
+  async run(ctx) {
+    if (ctx.source.spec.suspend) return { stop: true };
+    const refusal = refuseUrl(ctx.source.spec.url, ctx.deps.policy);
+    if (refusal) throw new StalledError(REASON.UrlNotAllowed, refusal);
+    if (ctx.source.spec.ref?.semver) {
+      throw new StalledError(
+        REASON.InvalidSpec,
+        'semver refs are not supported yet; use a branch, tag or commit',
+      );
+    }
+    ctx.ref = resolveRef(ctx.source.spec.ref);
+    return undefined;
+  },
+};
+
+const loadCredentials: Step<Context> = {
+  name: 'loadCredentials',
+  async run(ctx) {
+    const timeoutMs = parseDuration(ctx.source.spec.timeout ?? '60s');
+    const secretName = ctx.source.spec.secretRef?.name;
+    if (!secretName) {
+      ctx.call = { timeoutMs };
+      return undefined;
+    }
+    const secret = await ctx.deps.kube.get<{
+      apiVersion: string;
+      kind: string;
+      data?: Record<string, string>;
+    }>({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      name: secretName,
+      namespace: ctx.source.metadata.namespace,
+    });
+    if (!secret) throw new ReconcileError(REASON.AuthenticationFailed, `secret ${secretName} was not found`);
+    ctx.call = { timeoutMs, authEnv: gitAuthEnv(secret.data, secretName) };
+    return undefined;
+  },
+};
+
+/** One `git ls-remote`; a fetch only when the remote commit differs from the stored artifact. */
+const fetchRevision: Step<Context> = {
+  name: 'fetchRevision',
+  async run(ctx) {
+    const { git, clock } = ctx.deps;
+    const ref = ctx.ref as ResolvedRef;
+    const call = ctx.call as GitCallOptions;
+    const url = ctx.source.spec.url;
+    const remote = await git.lsRemote(url, ref, call);
+    const stored = ctx.status.artifact;
+    if (stored && commitOf(stored.revision) === remote && (await git.hasArtifact(remote))) {
+      ctx.commit = remote;
+      return undefined;
+    }
+    const fetched = await git.fetch(url, ref, remote, call);
+    const revision = formatRevision(ref.name, fetched.commit);
+    ctx.revisionChanged = stored?.revision !== revision;
+    ctx.commit = fetched.commit;
+    ctx.status.artifact = {
+      revision,
+      digest: fetched.digest,
+      commitTime: fetched.commitTime,
+      fetchedAt: clock.now().toISOString(),
+    };
+    return undefined;
+  },
+};
+
+const STEPS = [validate, loadCredentials, fetchRevision];
+
+const statusRef = (s: GitSource) => ({
+  group: API_GROUP,
+  version: API_VERSION,
+  plural: KINDS.GitSource.plural,
+  namespace: s.metadata.namespace ?? '',
+  name: s.metadata.name ?? '',
+});
+
+/**
+ * Reconciles one GitSource: validate the URL and ref, load credentials, ask the remote for the ref's
+ * commit, fetch and check out only when it changed, then write status once. A new revision is
+ * announced through `onRevision`. Requeues after the (jittered) interval.
+ */
+export async function reconcileGitSource(
+  deps: GitSourceReconcilerDeps,
+  key: string,
+): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const source = await deps.kube.get<GitSource>({
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: 'GitSource',
+    name,
+    namespace,
+  });
+  if (!source) return {};
+  const ctx: Context = { deps, source, status: structuredClone(source.status ?? {}), revisionChanged: false };
+  const generation = source.metadata.generation ?? 0;
+  const requested = source.metadata.annotations?.[ANNOTATIONS.requestedAt];
+  const intervalMs = parseDuration(source.spec.interval ?? '1m');
+  let failure: unknown;
+  let stopped = false;
+  try {
+    stopped = (await runSteps(STEPS, ctx)).stop === true;
+  } catch (err) {
+    failure = err;
+  } finally {
+    if (!stopped) {
+      const now = deps.clock.now();
+      const base = {
+        ...ctx.status,
+        observedGeneration: generation,
+        ...(requested ? { lastHandledReconcileAt: requested } : {}),
+      };
+      const status: GitSourceStatus =
+        failure === undefined
+          ? {
+              ...base,
+              conditions: summarizeSuccess(
+                base.conditions ?? [],
+                REASON.Succeeded,
+                `stored artifact for revision ${ctx.status.artifact?.revision ?? ''}`,
+                generation,
+                now,
+              ),
+            }
+          : { ...base, conditions: summarizeFailure(base.conditions ?? [], failure, generation, now) };
+      await deps.kube.patchStatus(statusRef(source), status);
+      if (failure !== undefined) {
+        const reason = failure instanceof ReconcileError ? failure.reason : REASON.FetchFailed;
+        const message = status.conditions?.find((c) => c.type === CONDITION.Ready)?.message ?? '';
+        await deps.events.emit(source, 'Warning', reason, message);
+      } else if (ctx.revisionChanged) {
+        await deps.events.emit(
+          source,
+          'Normal',
+          'NewArtifact',
+          `stored artifact for revision ${ctx.status.artifact?.revision}`,
+        );
+      }
+    }
+  }
+  if (failure !== undefined) throw failure;
+  if (ctx.revisionChanged) deps.onRevision(namespace, name);
+  return stopped ? {} : { requeueAfterMs: jitter(intervalMs, deps.random()) };
+}

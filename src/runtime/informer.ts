@@ -1,0 +1,85 @@
+import type { Clock } from './clock.ts';
+import type { Log } from './logger.ts';
+
+/** The part of client-node's informer Shoal uses (kept structural so this folder stays pure of it). */
+export interface InformerLike<T> {
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  on(verb: 'error', cb: (err?: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  list(namespace?: string): T[];
+}
+
+export interface ResilientInformerOptions {
+  clock: Clock;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  log: Log;
+  name: string;
+}
+
+/**
+ * Starts `informer` and restarts it with capped exponential backoff after every watch error:
+ * client-node's informer stops on any error but 410 Gone (which it handles by re-listing).
+ * Resolves once the first list has filled the cache.
+ */
+export async function startResilient<T>(
+  informer: InformerLike<T>,
+  opts: ResilientInformerOptions,
+): Promise<() => Promise<void>> {
+  let failures = 0;
+  let stopped = false;
+  let cancel: (() => void) | undefined;
+  const restart = () => {
+    if (stopped) return;
+    const delay = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** failures);
+    failures++;
+    cancel = opts.clock.after(delay, () => {
+      informer.start().then(
+        () => {
+          failures = 0;
+        },
+        (err: unknown) => {
+          opts.log({
+            level: 'warn',
+            msg: 'informer restart failed',
+            informer: opts.name,
+            error: String(err),
+          });
+          restart();
+        },
+      );
+    });
+  };
+  informer.on('error', (err) => {
+    opts.log({
+      level: 'warn',
+      msg: 'watch failed; restarting',
+      informer: opts.name,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    restart();
+  });
+  for (;;) {
+    try {
+      await informer.start();
+      break;
+    } catch (err) {
+      const delay = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** failures++);
+      opts.log({
+        level: 'warn',
+        msg: 'initial list failed; retrying',
+        informer: opts.name,
+        error: String(err),
+        retryInMs: delay,
+      });
+      await new Promise<void>((resolve) => opts.clock.after(delay, resolve));
+    }
+  }
+  failures = 0;
+  return async () => {
+    stopped = true;
+    cancel?.();
+    await informer.stop();
+  };
+}

@@ -1,0 +1,37 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import {
+  type ControlPlaneState,
+  ensureBinaries,
+  installCrds,
+  startControlPlane,
+  stopControlPlane,
+} from '../controlplane/control-plane.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    controlPlane: Pick<ControlPlaneState, 'binDir' | 'kubeconfig' | 'server' | 'dir'>;
+  }
+}
+
+let state: ControlPlaneState | undefined;
+let dir: string | undefined;
+
+/** One real control plane (etcd + kube-apiserver) per test run, with Shoal's CRDs Established. */
+export async function setup(project: TestProject): Promise<void> {
+  const log = (l: string) => process.stderr.write(`[global-setup] ${l}\n`);
+  log('building or reusing the control plane binaries (a cold build takes about 10 minutes)');
+  const binDir = await ensureBinaries(log);
+  dir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
+  state = await startControlPlane({ dir, binDir, log });
+  await installCrds(state, resolve(import.meta.dirname, '..', '..', 'crds'));
+  log('CRDs Established');
+  project.provide('controlPlane', { binDir, kubeconfig: state.kubeconfig, server: state.server, dir });
+}
+
+export async function teardown(): Promise<void> {
+  if (state) await stopControlPlane(state);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,36 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runOperator } from '../../src/cli/run.ts';
+import { parseRunConfig } from '../../src/config.ts';
+
+/** Shoal's operator, in this process, against the run's control plane and one namespace. */
+export async function startShoal(opts: { kubeconfig: string; namespace: string; extraArgs?: string[] }) {
+  const cacheDir = await mkdtemp(join(tmpdir(), 'shoal-cache-'));
+  const logs: Record<string, unknown>[] = [];
+  const config = parseRunConfig(
+    [
+      '--kubeconfig',
+      opts.kubeconfig,
+      '--watch-namespace',
+      opts.namespace,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--cache-dir',
+      cacheDir,
+      ...(opts.extraArgs ?? ['--allow-file-urls']),
+    ],
+    { PATH: process.env.PATH },
+  );
+  const operator = await runOperator(config, (line) => logs.push(line));
+  const port = (operator.server.address() as AddressInfo).port;
+  return {
+    logs,
+    metricsUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      await operator.stop();
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
