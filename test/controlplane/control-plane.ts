@@ -348,7 +348,7 @@ export async function destroyControlPlane(dir: string): Promise<boolean> {
 
 /** Applies the CRDs in `crdDir` and waits until every one is Established. */
 export async function installCrds(state: ControlPlaneState, crdDir: string): Promise<void> {
-  const applied = await kubectl(state, ['apply', '--server-side', '-f', crdDir, '-o', 'name']);
+  const applied = await kubectl(state, ['apply', '--server-side', '-k', crdDir, '-o', 'name']);
   if (applied.status !== 0) throw new Error(`installing CRDs failed: ${applied.stderr}`);
   const names = applied.stdout.trim().split('\n').filter(Boolean);
   const waited = await kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);

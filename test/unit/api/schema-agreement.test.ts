@@ -68,4 +68,3 @@ describe('crds/', () => {
     expect(undocumented).toEqual([]);
   });
 });
-

@@ -1,0 +1,21 @@
+# The operator image: Node 24 (runs the TypeScript sources directly), git, and production
+# dependencies only. Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+FROM node:24-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY src ./src
+ENV NODE_ENV=production HOME=/tmp
+USER 1000:1000
+EXPOSE 8080 9292
+ENTRYPOINT ["node", "/app/src/main.ts"]
+CMD ["run"]
