@@ -307,9 +307,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Stops the processes (apiserver first, then etcd) by process group, waits, and removes nothing else. */
+/**
+ * Starts another long-running process beside the control plane (the demo's operator), recorded in
+ * `state.json` so that stopping the control plane stops it first.
+ */
+export async function addProcess(
+  state: ControlPlaneState,
+  name: string,
+  bin: string,
+  args: string[],
+): Promise<{ pid: number; log: string }> {
+  const p = startProcess(name, bin, args, state.dir);
+  state.pids[name] = p.pid;
+  state.logs[name] = p.log;
+  await writeFile(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
+  return p;
+}
+
+/** Stops the processes (extra ones first, then the apiserver, then etcd) by process group and waits. */
 export async function stopControlPlane(state: Pick<ControlPlaneState, 'pids'>): Promise<void> {
-  const order = ['kube-apiserver', 'etcd'];
+  const core = ['kube-apiserver', 'etcd'];
+  const order = [...Object.keys(state.pids).filter((n) => !core.includes(n)), ...core];
   for (const name of order) {
     const pid = state.pids[name];
     if (pid === undefined) continue;

@@ -1,0 +1,193 @@
+// `npm run demo`: a local control plane, a demo Git repository made from examples/, and the operator
+// syncing it. Leaves everything running and says how to look around and how to stop.
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  addProcess,
+  type ControlPlaneState,
+  ensureBinaries,
+  installCrds,
+  kubectl,
+  readState,
+  startControlPlane,
+} from '../test/controlplane/control-plane.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const dir = resolve(process.env.SHOAL_CLUSTER_DIR ?? join(root, '.shoal', 'cluster'));
+const repoDir = join(dir, 'demo-repo');
+const NS = 'shoal-demo';
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (s = '') => process.stdout.write(`${s}\n`);
+const step = (s: string) => say(`\n${bold(`==> ${s}`)}`);
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd: repoDir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: repoDir, GIT_CONFIG_NOSYSTEM: '1' },
+    encoding: 'utf8',
+  }).trim();
+}
+
+async function k(state: ControlPlaneState, ...args: string[]): Promise<string> {
+  const r = await kubectl(state, args);
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function waitForRevision(state: ControlPlaneState, commit: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const r = await kubectl(state, [
+      '-n',
+      NS,
+      'get',
+      'appgroup',
+      'podinfo',
+      '-o',
+      'jsonpath={.status.lastAppliedRevision}',
+    ]);
+    if (r.stdout.endsWith(commit)) return Date.now() - started;
+    await sleep(100);
+  }
+  const log = state.logs['shoal-operator'];
+  throw new Error(`revision ${commit.slice(0, 8)} was not applied within ${timeoutMs / 1000}s; see ${log}`);
+}
+
+async function main(): Promise<void> {
+  step('Control plane (etcd + kube-apiserver, built from Go modules on first use)');
+  let state = await readState(dir);
+  if (state) say(`reusing the control plane recorded in ${dir}`);
+  else {
+    const binDir = await ensureBinaries((l) => say(`  ${l}`));
+    state = await startControlPlane({ dir, binDir, log: (l) => say(`  ${l}`) });
+  }
+  await installCrds(state, join(root, 'crds'));
+  say('CRDs installed: gitsources.shoal.dev, appgroups.shoal.dev (Established)');
+
+  step('A demo Git repository made from examples/podinfo');
+  await rm(repoDir, { recursive: true, force: true });
+  await mkdir(repoDir, { recursive: true });
+  await cp(join(root, 'examples', 'podinfo'), repoDir, { recursive: true });
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git(
+    '-c',
+    'user.name=Shoal demo',
+    '-c',
+    'user.email=demo@shoal.dev',
+    'commit',
+    '-q',
+    '-m',
+    'podinfo 6.14.0',
+  );
+  const first = git('rev-parse', 'HEAD');
+  say(`file://${repoDir} at ${first.slice(0, 8)}`);
+
+  if (state.pids['shoal-operator'] === undefined) {
+    step('The operator: shoal run --allow-file-urls');
+    const p = await addProcess(state, 'shoal-operator', process.execPath, [
+      join(root, 'src', 'main.ts'),
+      'run',
+      `--kubeconfig=${state.kubeconfig}`,
+      '--allow-file-urls',
+      '--metrics-addr=127.0.0.1:0',
+      `--cache-dir=${join(dir, 'shoal-cache')}`,
+    ]);
+    say(`running as pid ${p.pid}, logging JSON to ${p.log}`);
+  }
+
+  step('A GitSource (poll every 5s) and an AppGroup');
+  const resources = `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: shoal.dev/v1alpha1
+kind: GitSource
+metadata: {name: demo, namespace: ${NS}}
+spec:
+  url: file://${repoDir}
+  ref: {branch: main}
+  interval: 5s
+---
+apiVersion: shoal.dev/v1alpha1
+kind: AppGroup
+metadata: {name: podinfo, namespace: ${NS}}
+spec:
+  sourceRef: {name: demo}
+  path: podinfo
+  interval: 1m
+`;
+  say(resources.replace(/^/gm, '  '));
+  const applied = await kubectl(state, ['apply', '-f', '-'], resources);
+  if (applied.status !== 0) throw new Error(applied.stderr);
+
+  const firstMs = await waitForRevision(state, first, 60_000);
+  say(`synced ${first.slice(0, 8)} in ${(firstMs / 1000).toFixed(1)}s`);
+  say(await k(state, 'get', 'gitsources,appgroups', '-A'));
+  say(await k(state, '-n', 'podinfo', 'get', 'configmap,deployment,service'));
+
+  step('Commit a change to Git and watch it land on the next poll');
+  const cmPath = join(repoDir, 'podinfo', 'configmap.yaml');
+  const depPath = join(repoDir, 'podinfo', 'deployment.yaml');
+  await writeFile(
+    cmPath,
+    (await readFile(cmPath, 'utf8')).replace('Hello from Git', 'Hello again, from a new commit'),
+  );
+  await writeFile(depPath, (await readFile(depPath, 'utf8')).replace('podinfo:6.14.0', 'podinfo:6.14.1'));
+  git(
+    '-c',
+    'user.name=Shoal demo',
+    '-c',
+    'user.email=demo@shoal.dev',
+    'commit',
+    '-q',
+    '-am',
+    'podinfo 6.14.1',
+  );
+  const second = git('rev-parse', 'HEAD');
+  say(`committed ${second.slice(0, 8)}: new message, image podinfo:6.14.1`);
+  const secondMs = await waitForRevision(state, second, 60_000);
+  say(`applied ${(secondMs / 1000).toFixed(1)}s after the commit (poll interval 5s)`);
+  const message = await k(
+    state,
+    '-n',
+    'podinfo',
+    'get',
+    'configmap',
+    'podinfo-config',
+    '-o',
+    'jsonpath={.data.PODINFO_UI_MESSAGE}',
+  );
+  const image = await k(
+    state,
+    '-n',
+    'podinfo',
+    'get',
+    'deployment',
+    'podinfo',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  );
+  say(`configmap podinfo-config: PODINFO_UI_MESSAGE=${message}`);
+  say(`deployment podinfo: image ${image}`);
+  say(await k(state, 'get', 'appgroups', '-A'));
+
+  step('Look around');
+  say(`  export KUBECONFIG='${state.kubeconfig}'`);
+  say(`  export PATH='${state.binDir}':"$PATH"`);
+  say('  kubectl get gitsources,appgroups -A');
+  say(`  kubectl -n ${NS} get appgroup podinfo -o yaml      # status: conditions, inventory, history`);
+  say(`  kubectl -n ${NS} get events`);
+  say(`  cd ${repoDir} && edit, git commit -am ...   # lands within about 5 s`);
+  say(`  operator log: ${state.logs['shoal-operator']}`);
+  step('Stop');
+  say('  npm run cluster:down      # stops the operator and the control plane, removes .shoal/cluster');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
