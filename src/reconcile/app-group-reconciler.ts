@@ -16,6 +16,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
 import { commitOf } from '../source/revision.ts';
+import { writeStatusIfChanged } from '../status/write-status.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import { runSteps, type Step } from './run-steps.ts';
 import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
@@ -234,7 +235,7 @@ async function writeStatus(
     };
     await deps.events.emit(group, 'Warning', reason, message);
   }
-  await deps.kube.patchStatus(statusRef(group), status);
+  await writeStatusIfChanged(deps.kube, statusRef(group), group.status, status);
   if (failure === undefined && counts.created + counts.configured > 0) {
     await deps.events.emit(
       group,

@@ -12,6 +12,7 @@ import { gitAuthEnv } from '../source/credentials.ts';
 import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
 import { commitOf, formatRevision, type ResolvedRef, resolveRef } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
+import { writeStatusIfChanged } from '../status/write-status.ts';
 import { runSteps, type Step } from './run-steps.ts';
 import { summarizeFailure, summarizeSuccess } from './summarize.ts';
 
@@ -164,7 +165,7 @@ export async function reconcileGitSource(
               ),
             }
           : { ...base, conditions: summarizeFailure(base.conditions ?? [], failure, generation, now) };
-      await deps.kube.patchStatus(statusRef(source), status);
+      await writeStatusIfChanged(deps.kube, statusRef(source), source.status, status);
       if (failure !== undefined) {
         const reason = failure instanceof ReconcileError ? failure.reason : REASON.FetchFailed;
         const message = status.conditions?.find((c) => c.type === CONDITION.Ready)?.message ?? '';

@@ -135,6 +135,20 @@ describe('first Git-to-cluster sync', () => {
     expect((await getConfigMap(ns, 'settings'))?.data?.value).toBe('two');
   });
 
+  it('polls without writing: an unchanged source and group keep their resourceVersion', async () => {
+    const before = [
+      (await getSource(ns))?.metadata.resourceVersion,
+      (await getGroup(ns))?.metadata.resourceVersion,
+    ];
+    // Three poll intervals of the source (1s each), each a `git ls-remote` and nothing else.
+    await new Promise((r) => setTimeout(r, 3_500));
+    const after = [
+      (await getSource(ns))?.metadata.resourceVersion,
+      (await getGroup(ns))?.metadata.resourceVersion,
+    ];
+    expect(after).toEqual(before);
+  });
+
   it('works with kubectl wait --for=condition=Ready', async () => {
     const r = await kubectlRaw(['-n', ns, 'wait', '--for=condition=Ready', 'appgroup/app', '--timeout=30s']);
     expect(r.stderr).toBe('');
