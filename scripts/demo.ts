@@ -31,6 +31,13 @@ function git(...args: string[]): string {
   }).trim();
 }
 
+/** Commits everything in the demo repository; returns the commit. */
+function commit(message: string): string {
+  git('add', '-A');
+  git('-c', 'user.name=Shoal demo', '-c', 'user.email=demo@shoal.dev', 'commit', '-q', '-m', message);
+  return git('rev-parse', 'HEAD');
+}
+
 async function k(state: ControlPlaneState, ...args: string[]): Promise<string> {
   const r = await kubectl(state, args);
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
@@ -72,18 +79,7 @@ async function main(): Promise<void> {
   await mkdir(repoDir, { recursive: true });
   await cp(join(root, 'examples', 'podinfo'), repoDir, { recursive: true });
   git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git(
-    '-c',
-    'user.name=Shoal demo',
-    '-c',
-    'user.email=demo@shoal.dev',
-    'commit',
-    '-q',
-    '-m',
-    'podinfo 6.14.0',
-  );
-  const first = git('rev-parse', 'HEAD');
+  const first = commit('podinfo 6.14.0');
   say(`file://${repoDir} at ${first.slice(0, 8)}`);
 
   if (state.pids['shoal-operator'] === undefined) {
@@ -137,17 +133,7 @@ spec:
     (await readFile(cmPath, 'utf8')).replace('Hello from Git', 'Hello again, from a new commit'),
   );
   await writeFile(depPath, (await readFile(depPath, 'utf8')).replace('podinfo:6.14.0', 'podinfo:6.14.1'));
-  git(
-    '-c',
-    'user.name=Shoal demo',
-    '-c',
-    'user.email=demo@shoal.dev',
-    'commit',
-    '-q',
-    '-am',
-    'podinfo 6.14.1',
-  );
-  const second = git('rev-parse', 'HEAD');
+  const second = commit('podinfo 6.14.1');
   say(`committed ${second.slice(0, 8)}: new message, image podinfo:6.14.1`);
   const secondMs = await waitForRevision(state, second, 60_000);
   say(`applied ${(secondMs / 1000).toFixed(1)}s after the commit (poll interval 5s)`);

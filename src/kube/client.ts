@@ -119,12 +119,12 @@ export class Kube {
     }
   }
 
-  async list<T extends object>(
+  #list<T extends ClientObject>(
     apiVersion: string,
     kind: string,
-    opts: { namespace?: string; labelSelector?: string } = {},
-  ): Promise<{ items: T[]; resourceVersion: string }> {
-    const list = await translate(
+    opts: { namespace?: string; labelSelector?: string },
+  ) {
+    return translate(
       this.#objects.list<T>(
         apiVersion,
         kind,
@@ -136,7 +136,15 @@ export class Kube {
         opts.labelSelector,
       ),
     );
-    return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  async list<T extends object>(
+    apiVersion: string,
+    kind: string,
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const list = await this.#list(apiVersion, kind, opts);
+    return { items: list.items as unknown as T[], resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
   async delete(obj: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
@@ -190,19 +198,7 @@ export class Kube {
     return makeInformer<T>(
       this.config,
       path,
-      () =>
-        translate(
-          this.#objects.list<T>(
-            apiVersion,
-            kind,
-            opts.namespace,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            opts.labelSelector,
-          ),
-        ),
+      () => this.#list<T>(apiVersion, kind, opts),
       opts.labelSelector,
     );
   }

@@ -16,9 +16,9 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
 import { commitOf } from '../source/revision.ts';
-import { writeStatusIfChanged } from '../status/write-status.ts';
+import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { resolveScopes } from './resolve-scopes.ts';
-import { runSteps, type Step } from './run-steps.ts';
+import { runAndReport, type Step } from './run-steps.ts';
 import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
 
 export interface AppGroupReconcilerDeps {
@@ -128,14 +128,6 @@ function mergeInventory(old: readonly InventoryEntry[], applied: readonly Applie
   return [...merged.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => ({ id, v }));
 }
 
-const statusRef = (g: AppGroup) => ({
-  group: API_GROUP,
-  version: API_VERSION,
-  plural: KINDS.AppGroup.plural,
-  namespace: g.metadata.namespace ?? '',
-  name: g.metadata.name ?? '',
-});
-
 /**
  * Reconciles one AppGroup: resolve the GitSource's artifact, render the manifests under `path`, and
  * apply them (dry-run first, then staged server-side apply). Status is written once at the end: on
@@ -155,17 +147,10 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
   const ctx: Context = { deps, group, objects: [], applied: [] };
   const generation = group.metadata.generation ?? 0;
   const requested = group.metadata.annotations?.[ANNOTATIONS.requestedAt];
-  let failure: unknown;
-  let stopped = false;
-  try {
-    stopped = (await runSteps(STEPS, ctx)).stop === true;
-  } catch (err) {
-    failure = err;
-  } finally {
-    if (!stopped) await writeStatus(ctx, failure, generation, requested, started);
-  }
-  if (failure !== undefined) throw failure;
-  if (stopped) return {};
+  const result = await runAndReport(STEPS, ctx, (failure) =>
+    writeStatus(ctx, failure, generation, requested, started),
+  );
+  if (result.stop) return {};
   return { requeueAfterMs: jitter(parseDuration(group.spec.interval ?? '5m'), deps.random()) };
 }
 
@@ -235,7 +220,7 @@ async function writeStatus(
     };
     await deps.events.emit(group, 'Warning', reason, message);
   }
-  await writeStatusIfChanged(deps.kube, statusRef(group), group.status, status);
+  await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
   if (failure === undefined && counts.created + counts.configured > 0) {
     await deps.events.emit(
       group,

@@ -1,4 +1,4 @@
-import { CONDITION, REASON } from '../api/conditions.ts';
+import { REASON } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource, GitSourceStatus } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
@@ -12,9 +12,9 @@ import { gitAuthEnv } from '../source/credentials.ts';
 import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
 import { commitOf, formatRevision, type ResolvedRef, resolveRef } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
-import { writeStatusIfChanged } from '../status/write-status.ts';
-import { runSteps, type Step } from './run-steps.ts';
-import { summarizeFailure, summarizeSuccess } from './summarize.ts';
+import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
+import { runAndReport, type Step } from './run-steps.ts';
+import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
 
 export interface GitSourceReconcilerDeps {
   kube: Kube;
@@ -109,14 +109,6 @@ const fetchRevision: Step<Context> = {
 
 const STEPS = [validate, loadCredentials, fetchRevision];
 
-const statusRef = (s: GitSource) => ({
-  group: API_GROUP,
-  version: API_VERSION,
-  plural: KINDS.GitSource.plural,
-  namespace: s.metadata.namespace ?? '',
-  name: s.metadata.name ?? '',
-});
-
 /**
  * Reconciles one GitSource: validate the URL and ref, load credentials, ask the remote for the ref's
  * commit, fetch and check out only when it changed, then write status once. A new revision is
@@ -135,52 +127,41 @@ export async function reconcileGitSource(
   });
   if (!source) return {};
   const ctx: Context = { deps, source, status: structuredClone(source.status ?? {}), revisionChanged: false };
+  const result = await runAndReport(STEPS, ctx, (failure) => writeStatus(ctx, failure));
+  if (result.stop) return {};
+  if (ctx.revisionChanged) deps.onRevision(namespace, name);
+  return { requeueAfterMs: jitter(parseDuration(source.spec.interval ?? '1m'), deps.random()) };
+}
+
+async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
+  const { deps, source } = ctx;
+  const now = deps.clock.now();
   const generation = source.metadata.generation ?? 0;
   const requested = source.metadata.annotations?.[ANNOTATIONS.requestedAt];
-  const intervalMs = parseDuration(source.spec.interval ?? '1m');
-  let failure: unknown;
-  let stopped = false;
-  try {
-    stopped = (await runSteps(STEPS, ctx)).stop === true;
-  } catch (err) {
-    failure = err;
-  } finally {
-    if (!stopped) {
-      const now = deps.clock.now();
-      const base = {
-        ...ctx.status,
-        observedGeneration: generation,
-        ...(requested ? { lastHandledReconcileAt: requested } : {}),
-      };
-      const status: GitSourceStatus =
-        failure === undefined
-          ? {
-              ...base,
-              conditions: summarizeSuccess(
-                base.conditions ?? [],
-                REASON.Succeeded,
-                `stored artifact for revision ${ctx.status.artifact?.revision ?? ''}`,
-                generation,
-                now,
-              ),
-            }
-          : { ...base, conditions: summarizeFailure(base.conditions ?? [], failure, generation, now) };
-      await writeStatusIfChanged(deps.kube, statusRef(source), source.status, status);
-      if (failure !== undefined) {
-        const reason = failure instanceof ReconcileError ? failure.reason : REASON.FetchFailed;
-        const message = status.conditions?.find((c) => c.type === CONDITION.Ready)?.message ?? '';
-        await deps.events.emit(source, 'Warning', reason, message);
-      } else if (ctx.revisionChanged) {
-        await deps.events.emit(
-          source,
-          'Normal',
-          'NewArtifact',
-          `stored artifact for revision ${ctx.status.artifact?.revision}`,
-        );
-      }
-    }
+  const base = {
+    ...ctx.status,
+    observedGeneration: generation,
+    ...(requested ? { lastHandledReconcileAt: requested } : {}),
+  };
+  const revision = ctx.status.artifact?.revision ?? '';
+  const conditions =
+    failure === undefined
+      ? summarizeSuccess(
+          base.conditions ?? [],
+          REASON.Succeeded,
+          `stored artifact for revision ${revision}`,
+          generation,
+          now,
+        )
+      : summarizeFailure(base.conditions ?? [], failure, generation, now, REASON.FetchFailed);
+  await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.GitSource.plural, source), source.status, {
+    ...base,
+    conditions,
+  });
+  if (failure !== undefined) {
+    const { reason, message } = describeFailure(failure, REASON.FetchFailed);
+    await deps.events.emit(source, 'Warning', reason, message);
+  } else if (ctx.revisionChanged) {
+    await deps.events.emit(source, 'Normal', 'NewArtifact', `stored artifact for revision ${revision}`);
   }
-  if (failure !== undefined) throw failure;
-  if (ctx.revisionChanged) deps.onRevision(namespace, name);
-  return stopped ? {} : { requeueAfterMs: jitter(intervalMs, deps.random()) };
 }

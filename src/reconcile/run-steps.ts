@@ -30,3 +30,26 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C): Promise<St
   }
   return merged;
 }
+
+/**
+ * Runs `steps` and then `report(failure)` exactly once, unless a step stopped the run: the one place
+ * a reconcile writes its status, in `finally` (STYLE.md rule 3). Rethrows the failure afterwards so
+ * the runtime can decide on the retry.
+ */
+export async function runAndReport<C>(
+  steps: readonly Step<C>[],
+  ctx: C,
+  report: (failure: unknown) => Promise<void>,
+): Promise<StepResult> {
+  let failure: unknown;
+  let result: StepResult = {};
+  try {
+    result = await runSteps(steps, ctx);
+  } catch (err) {
+    failure = err;
+  } finally {
+    if (!result.stop) await report(failure);
+  }
+  if (failure !== undefined) throw failure;
+  return result;
+}

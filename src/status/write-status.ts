@@ -9,6 +9,15 @@ export interface StatusRef {
   name: string;
 }
 
+/** The status subresource of one of Shoal's own objects. */
+export function statusRefOf(
+  plural: string,
+  obj: { apiVersion: string; metadata: { name?: string; namespace?: string } },
+): StatusRef {
+  const [group = '', version = ''] = obj.apiVersion.split('/');
+  return { group, version, plural, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
+}
+
 /**
  * Writes `next` to the status subresource (JSON merge patch) unless it equals `previous`: a periodic
  * reconcile that changed nothing costs no write. Returns whether it wrote.
