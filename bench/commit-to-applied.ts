@@ -51,6 +51,7 @@ try {
       '--allow-file-urls',
       '--metrics-addr',
       '127.0.0.1:0',
+      '--webhook-addr=',
       '--cache-dir',
       join(dir, 'cache'),
       '--log-level',

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       `--kubeconfig=${state.kubeconfig}`,
       '--allow-file-urls',
       '--metrics-addr=127.0.0.1:0',
+      '--webhook-addr=127.0.0.1:0',
       `--cache-dir=${join(dir, 'shoal-cache')}`,
     ]);
     say(`running as pid ${p.pid}, logging JSON to ${p.log}`);

@@ -11,6 +11,9 @@ export interface RunConfig {
   urlPolicy: UrlPolicy;
   cacheDir: string;
   metricsAddr: string;
+  /** Push webhook receiver address; empty turns it off. */
+  webhookAddr: string;
+  webhookMaxBodyBytes: number;
   concurrency: number;
   logLevel: LogLevel;
   instance: string | undefined;
@@ -28,6 +31,8 @@ export const RUN_USAGE = `usage: shoal run [flags]
   --allow-insecure-http    allow http:// GitSource URLs
   --cache-dir DIR          git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)
   --metrics-addr ADDR      /healthz, /readyz and /metrics (default :8080)
+  --webhook-addr ADDR      push webhook receiver, POST /hooks/<provider> (default :9292; "" turns it off)
+  --webhook-max-body N     largest webhook body in bytes (default 1048576)
   --concurrency N          workers per kind (default 4)
   --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
   --log-level LEVEL        debug, info, warn or error (default info)
@@ -56,6 +61,8 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       'allow-insecure-http': { type: 'boolean', default: false },
       'cache-dir': { type: 'string' },
       'metrics-addr': { type: 'string', default: ':8080' },
+      'webhook-addr': { type: 'string', default: ':9292' },
+      'webhook-max-body': { type: 'string', default: '1048576' },
       concurrency: { type: 'string', default: '4' },
       'log-level': { type: 'string', default: 'info' },
       'watch-namespace': { type: 'string' },
@@ -65,6 +72,9 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error('--concurrency must be a positive integer');
+  const maxBody = Number(values['webhook-max-body']);
+  if (!Number.isInteger(maxBody) || maxBody < 1024)
+    throw new Error('--webhook-max-body must be an integer >= 1024');
   const level = values['log-level'];
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new Error('--log-level must be debug, info, warn or error');
@@ -73,6 +83,8 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     urlPolicy: { allowFileUrls: values['allow-file-urls'], allowInsecureHttp: values['allow-insecure-http'] },
     cacheDir: values['cache-dir'] ?? env.SHOAL_CACHE_DIR ?? join(homedir(), '.cache', 'shoal', 'artifacts'),
     metricsAddr: values['metrics-addr'],
+    webhookAddr: values['webhook-addr'],
+    webhookMaxBodyBytes: maxBody,
     concurrency,
     logLevel: level as LogLevel,
     instance: env.POD_NAME,

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { AppGroup } from '../api/app-group.ts';
 import { REASON } from '../api/conditions.ts';
 import type { GitSource } from '../api/git-source.ts';
@@ -8,6 +9,7 @@ import { keyOf } from '../api/object-key.ts';
 import type { RunConfig } from '../config.ts';
 import { startHealthServer } from '../http/health-server.ts';
 import { Metrics } from '../http/metrics.ts';
+import { startWebhookServer } from '../http/webhook/webhook-server.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
@@ -20,7 +22,7 @@ import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
 import { WorkQueue } from '../runtime/work-queue.ts';
-import { GitCache } from '../source/git-cache.ts';
+import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
 
 type Watched = GitSource | AppGroup;
 
@@ -38,7 +40,15 @@ function needsReconcile(oldObj: Watched | undefined, obj: Watched): boolean {
 export interface RunningOperator {
   stop(): Promise<void>;
   server: Server;
+  /** The push webhook receiver, when enabled. */
+  webhookServer: Server | undefined;
 }
+
+/** How long a webhook secret's token is reused before it is read again. */
+const TOKEN_TTL_MS = 10_000;
+/** Garbage collection of artifacts and mirrors: how often, and how long unused ones are kept. */
+const GC_PERIOD_MS = 10 * 60_000;
+const GC_GRACE_MS = 60 * 60_000;
 
 /**
  * `shoal run`: watches GitSources and AppGroups, reconciles them with a work queue per kind, and
@@ -58,7 +68,15 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
     dedupeWindowMs: 10 * 60_000,
     log,
   });
-  const git = new GitCache({ root: config.cacheDir, policy: config.urlPolicy, env: config.gitEnv });
+  const git = new GitCache({
+    root: config.cacheDir,
+    policy: config.urlPolicy,
+    env: config.gitEnv,
+    limits: DEFAULT_SOURCE_LIMITS,
+    observer: metrics.git,
+    lsRemoteShareMs: 1_000,
+  });
+  const credentialsDir = join(config.cacheDir, 'credentials');
   const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
@@ -134,7 +152,10 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
       queues.GitSource,
       config.concurrency,
       instrument('GitSource', (key) =>
-        reconcileGitSource({ kube, git, clock, events, policy: config.urlPolicy, random, onRevision }, key),
+        reconcileGitSource(
+          { kube, git, clock, events, policy: config.urlPolicy, random, onRevision, credentialsDir },
+          key,
+        ),
       ),
       { onError: onError('GitSource') },
     ),
@@ -149,10 +170,63 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
   ]);
   ready = true;
 
+  const tokens = new Map<string, { at: number; token: Promise<string | undefined> }>();
+  const webhookServer = config.webhookAddr
+    ? await startWebhookServer(
+        config.webhookAddr,
+        {
+          sources: () =>
+            sourceInformer.list().map((s) => ({
+              key: keyOf(s),
+              namespace: s.metadata.namespace ?? '',
+              url: s.spec.url,
+              ...(s.spec.webhookSecretRef ? { webhookSecretName: s.spec.webhookSecretRef.name } : {}),
+            })),
+          token: (namespace, name) => {
+            const id = `${namespace}/${name}`;
+            const now = clock.now().getTime();
+            const cached = tokens.get(id);
+            if (cached && now - cached.at < TOKEN_TTL_MS) return cached.token;
+            const token = kube
+              .get<{ data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', namespace, name })
+              .then((secret) => {
+                const t = secret?.data?.token;
+                return t === undefined ? undefined : Buffer.from(t, 'base64').toString('utf8');
+              })
+              .catch(() => undefined);
+            tokens.set(id, { at: now, token });
+            return token;
+          },
+          enqueue: (key) => queues.GitSource.add(key),
+          count: (provider, result) => metrics.webhookRequests.inc({ provider, result }),
+          log,
+        },
+        { maxBodyBytes: config.webhookMaxBodyBytes },
+      )
+    : undefined;
+  if (webhookServer) log({ msg: 'serving push webhooks', addr: config.webhookAddr });
+
+  const collect = () => {
+    const keep = new Set(
+      sourceInformer.list().flatMap((s) => (s.status?.artifact?.digest ? [s.status.artifact.digest] : [])),
+    );
+    git.collectGarbage(keep, GC_GRACE_MS).then(
+      (removed) => {
+        if (removed.artifacts + removed.mirrors > 0) log({ msg: 'removed unused git data', ...removed });
+      },
+      (err: unknown) => log({ level: 'warn', msg: 'git garbage collection failed', error: String(err) }),
+    );
+  };
+  const gcTimer = setInterval(collect, GC_PERIOD_MS);
+  gcTimer.unref();
+
   return {
     server,
+    webhookServer,
     async stop() {
       ready = false;
+      clearInterval(gcTimer);
+      if (webhookServer) await new Promise((resolve) => webhookServer.close(resolve));
       queues.GitSource.shutDown();
       queues.AppGroup.shutDown();
       await Promise.all(stops.map((s) => s()));

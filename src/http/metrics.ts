@@ -23,6 +23,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly gitFetchDuration = new Histogram({
+    name: 'shoal_git_fetch_duration_seconds',
+    help: 'Duration of git operations that move data: fetch and checkout.',
+    labelNames: ['operation'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly gitRequests = new Counter({
+    name: 'shoal_git_requests_total',
+    help: 'git operations by operation (ls-remote, fetch, checkout) and result (success, error).',
+    labelNames: ['operation', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookRequests = new Counter({
+    name: 'shoal_webhook_requests_total',
+    help: 'Push webhook requests by provider and result.',
+    labelNames: ['provider', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  /** A GitObserver for the git cache. */
+  readonly git = {
+    observe: (operation: string, result: string, seconds: number) => {
+      this.gitRequests.inc({ operation, result });
+      if (operation !== 'ls-remote') this.gitFetchDuration.observe({ operation }, seconds);
+    },
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'shoal_process_' });
   }

@@ -15,7 +15,6 @@ import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
-import { commitOf } from '../source/revision.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import { runAndReport, type Step } from './run-steps.ts';
@@ -62,15 +61,15 @@ const resolveSource: Step<Context> = {
         ctx.deps.sourceRetryMs,
       );
     const revision = source.status?.artifact?.revision;
-    const commit = commitOf(revision);
-    if (!revision || !commit) {
+    const digest = source.status?.artifact?.digest;
+    if (!revision || !digest) {
       throw new WaitingError(
         REASON.SourceNotReady,
         `GitSource ${name} has no artifact yet`,
         ctx.deps.sourceRetryMs,
       );
     }
-    if (!(await ctx.deps.git.hasArtifact(commit))) {
+    if (!(await ctx.deps.git.hasArtifact(digest))) {
       // Fetched by another process, or before a restart: the GitSource reconcile checks it out again.
       throw new WaitingError(
         REASON.SourceNotReady,
@@ -80,7 +79,7 @@ const resolveSource: Step<Context> = {
     }
     ctx.source = source;
     ctx.revision = revision;
-    ctx.artifactDir = ctx.deps.git.artifactDir(commit);
+    ctx.artifactDir = ctx.deps.git.artifactDir(digest);
     return undefined;
   },
 };

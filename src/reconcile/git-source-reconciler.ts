@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { REASON } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource, GitSourceStatus } from '../api/git-source.ts';
@@ -8,9 +9,9 @@ import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
-import { gitAuthEnv } from '../source/credentials.ts';
+import { NO_CREDENTIALS, prepareCredentials } from '../source/credentials.ts';
 import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
-import { commitOf, formatRevision, type ResolvedRef, resolveRef } from '../source/revision.ts';
+import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { runAndReport, type Step } from './run-steps.ts';
@@ -23,6 +24,8 @@ export interface GitSourceReconcilerDeps {
   events: EventRecorder;
   policy: UrlPolicy;
   random: () => number;
+  /** Where credential files live while a reconcile runs (removed afterwards). */
+  credentialsDir: string;
   /** Told when a source has a new revision, so the AppGroups using it reconcile at once. */
   onRevision: (namespace: string, name: string) => void;
 }
@@ -31,9 +34,7 @@ interface Context {
   deps: GitSourceReconcilerDeps;
   source: GitSource;
   status: GitSourceStatus;
-  ref?: ResolvedRef;
   call?: GitCallOptions;
-  commit?: string;
   revisionChanged: boolean;
 }
 
@@ -43,13 +44,10 @@ const validate: Step<Context> = {
     if (ctx.source.spec.suspend) return { stop: true };
     const refusal = refuseUrl(ctx.source.spec.url, ctx.deps.policy);
     if (refusal) throw new StalledError(REASON.UrlNotAllowed, refusal);
-    if (ctx.source.spec.ref?.semver) {
-      throw new StalledError(
-        REASON.InvalidSpec,
-        'semver refs are not supported yet; use a branch, tag or commit',
-      );
+    const range = ctx.source.spec.ref?.semver;
+    if (range !== undefined && !semver.validRange(range)) {
+      throw new StalledError(REASON.InvalidSpec, `"${range}" is not a valid semver range`);
     }
-    ctx.ref = resolveRef(ctx.source.spec.ref);
     return undefined;
   },
 };
@@ -60,21 +58,20 @@ const loadCredentials: Step<Context> = {
     const timeoutMs = parseDuration(ctx.source.spec.timeout ?? '60s');
     const secretName = ctx.source.spec.secretRef?.name;
     if (!secretName) {
-      ctx.call = { timeoutMs };
+      ctx.call = { timeoutMs, credentials: NO_CREDENTIALS };
       return undefined;
     }
-    const secret = await ctx.deps.kube.get<{
-      apiVersion: string;
-      kind: string;
-      data?: Record<string, string>;
-    }>({
+    const secret = await ctx.deps.kube.get<{ data?: Record<string, string> }>({
       apiVersion: 'v1',
       kind: 'Secret',
       name: secretName,
       namespace: ctx.source.metadata.namespace,
     });
     if (!secret) throw new ReconcileError(REASON.AuthenticationFailed, `secret ${secretName} was not found`);
-    ctx.call = { timeoutMs, authEnv: gitAuthEnv(secret.data, secretName) };
+    ctx.call = {
+      timeoutMs,
+      credentials: await prepareCredentials(secret.data, secretName, ctx.deps.credentialsDir),
+    };
     return undefined;
   },
 };
@@ -84,19 +81,23 @@ const fetchRevision: Step<Context> = {
   name: 'fetchRevision',
   async run(ctx) {
     const { git, clock } = ctx.deps;
-    const ref = ctx.ref as ResolvedRef;
     const call = ctx.call as GitCallOptions;
-    const url = ctx.source.spec.url;
-    const remote = await git.lsRemote(url, ref, call);
+    const { url, ref } = ctx.source.spec;
+    const patterns = lsRemotePatterns(ref);
+    const refs = patterns.length > 0 ? await git.lsRemote(url, patterns, call) : new Map<string, string>();
+    const resolved = resolveRevision(ref, refs);
+    if (typeof resolved === 'string') throw new ReconcileError(REASON.RevisionNotFound, resolved);
     const stored = ctx.status.artifact;
-    if (stored && commitOf(stored.revision) === remote && (await git.hasArtifact(remote))) {
-      ctx.commit = remote;
+    if (
+      stored?.digest &&
+      commitOf(stored.revision) === resolved.commit &&
+      (await git.hasArtifact(stored.digest))
+    ) {
       return undefined;
     }
-    const fetched = await git.fetch(url, ref, remote, call);
-    const revision = formatRevision(ref.name, fetched.commit);
+    const fetched = await git.fetch(url, resolved, call);
+    const revision = formatRevision(resolved.name, fetched.commit);
     ctx.revisionChanged = stored?.revision !== revision;
-    ctx.commit = fetched.commit;
     ctx.status.artifact = {
       revision,
       digest: fetched.digest,
@@ -127,7 +128,10 @@ export async function reconcileGitSource(
   });
   if (!source) return {};
   const ctx: Context = { deps, source, status: structuredClone(source.status ?? {}), revisionChanged: false };
-  const result = await runAndReport(STEPS, ctx, (failure) => writeStatus(ctx, failure));
+  const result = await runAndReport(STEPS, ctx, async (failure) => {
+    await ctx.call?.credentials.cleanup();
+    await writeStatus(ctx, failure);
+  });
   if (result.stop) return {};
   if (ctx.revisionChanged) deps.onRevision(namespace, name);
   return { requeueAfterMs: jitter(parseDuration(source.spec.interval ?? '1m'), deps.random()) };

@@ -1,12 +1,31 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
+import type { GitCredentials } from './credentials.ts';
 import { classifyGitError } from './git-errors.ts';
-import type { ResolvedRef } from './revision.ts';
+import { parseLsRemote, type ResolvedRevision } from './revision.ts';
 import { allowedProtocols, type UrlPolicy } from './url-policy.ts';
+
+/** Caps on what a fetched revision may hold; exceeding one fails with LimitExceeded. */
+export interface SourceLimits {
+  maxFileBytes: number;
+  maxTotalBytes: number;
+  maxFiles: number;
+}
+
+export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
+  maxFileBytes: 64 * 1024 * 1024,
+  maxTotalBytes: 512 * 1024 * 1024,
+  maxFiles: 50_000,
+};
+
+/** Where git operations are counted and timed (Prometheus in the operator). */
+export interface GitObserver {
+  observe(operation: 'ls-remote' | 'fetch' | 'checkout', result: 'success' | 'error', seconds: number): void;
+}
 
 export interface GitCacheOptions {
   /** Directory for mirrors and checked-out artifacts (created). */
@@ -14,54 +33,56 @@ export interface GitCacheOptions {
   policy: UrlPolicy;
   /** Base environment of git children (PATH); nothing else of the operator's environment leaks in. */
   env: Record<string, string>;
+  limits: SourceLimits;
+  observer?: GitObserver;
+  /** ls-remote results are shared for this long between sources of one URL and credentials. */
+  lsRemoteShareMs: number;
 }
 
-/** Per-call settings: the source's timeout and its credentials (as git config in the environment). */
+/** Per-call settings: the source's timeout and its credentials. */
 export interface GitCallOptions {
   timeoutMs: number;
-  authEnv?: Record<string, string>;
+  credentials: GitCredentials;
 }
 
 export interface FetchedArtifact {
   commit: string;
-  /** Directory with the revision's files. */
-  dir: string;
-  /** sha256 over the tree listing (modes, object ids, paths): the same tree gives the same digest. */
+  /** `sha256:<hex>` over the tree listing (modes, object ids, paths): the same tree, the same digest. */
   digest: string;
+  /** Directory with the revision's files, named after the digest. */
+  dir: string;
   commitTime: string;
 }
 
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
 /**
- * Bare mirrors of remote repositories (one per URL, fetched shallowly) and checked-out revisions
- * (one directory per commit). git runs without a shell, with `--` before positional arguments where
- * git accepts it, no terminal prompts, a protocol allow-list, and a hard timeout per child.
+ * Bare mirrors of remote repositories (one per URL and credentials, fetched shallowly) and a
+ * content-addressed cache of checked-out trees. git runs without a shell, with `--` before positional
+ * arguments, no terminal prompts, a protocol allow-list and a hard timeout per child (killed on expiry).
  */
 export class GitCache {
   readonly #opts: GitCacheOptions;
   /** One operation per mirror at a time: fetches of one URL never interleave. */
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #lsRemote = new Map<string, { at: number; result: Promise<Map<string, string>> }>();
 
   constructor(options: GitCacheOptions) {
     this.#opts = options;
   }
 
-  #env(extra: Record<string, string> = {}): Record<string, string> {
-    return {
+  #git(baseDir: string, call: GitCallOptions, extraEnv: Record<string, string> = {}): SimpleGit {
+    const env = {
       ...this.#opts.env,
-      ...extra,
+      ...call.credentials.env,
+      ...extraEnv,
       HOME: join(this.#opts.root, 'home'),
       GIT_TERMINAL_PROMPT: '0',
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_ALLOW_PROTOCOL: allowedProtocols(this.#opts.policy),
     };
-  }
-
-  /**
-   * A simple-git instance whose children see only `env` (simple-git's environment guard drops every
-   * ambient variable that changes git's behaviour; the ones set here are allowed by name).
-   */
-  #git(baseDir: string, call: GitCallOptions, extraEnv: Record<string, string> = {}): SimpleGit {
-    const env = this.#env({ ...call.authEnv, ...extraEnv });
+    // simple-git's environment guard drops ambient variables that change git's behaviour; the ones
+    // set here are allowed by name.
     return simpleGit({
       baseDir,
       abort: AbortSignal.timeout(call.timeoutMs),
@@ -70,18 +91,34 @@ export class GitCache {
     }).env(env);
   }
 
-  #mirrorDir(url: string): string {
-    return join(this.#opts.root, 'mirrors', createHash('sha256').update(url).digest('hex').slice(0, 24));
+  async #timed<T>(operation: 'ls-remote' | 'fetch' | 'checkout', fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const r = await fn();
+      this.#opts.observer?.observe(operation, 'success', (performance.now() - started) / 1000);
+      return r;
+    } catch (err) {
+      this.#opts.observer?.observe(operation, 'error', (performance.now() - started) / 1000);
+      throw err;
+    }
   }
 
-  /** Directory of a checked-out commit (it may not exist yet). */
-  artifactDir(commit: string): string {
-    return join(this.#opts.root, 'artifacts', commit);
+  #mirrorDir(url: string, credentials: GitCredentials): string {
+    return join(this.#opts.root, 'mirrors', hex(`${url}\n${credentials.key}`).slice(0, 24));
   }
 
-  /** Whether `commit` is already checked out locally. */
-  hasArtifact(commit: string): Promise<boolean> {
-    return exists(this.artifactDir(commit));
+  /** Directory of a checked-out tree, by its digest (it may not exist yet). */
+  artifactDir(digest: string): string {
+    return join(this.#opts.root, 'artifacts', digest.replace(/^sha256:/, ''));
+  }
+
+  /** Whether the tree with `digest` is checked out locally; marks it used (for garbage collection). */
+  async hasArtifact(digest: string): Promise<boolean> {
+    const dir = this.artifactDir(digest);
+    if (!(await exists(dir))) return false;
+    const now = new Date();
+    await utimes(dir, now, now).catch(() => {});
+    return true;
   }
 
   async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -95,68 +132,81 @@ export class GitCache {
     }
   }
 
-  /** The commit `ref` points at on the remote: one `git ls-remote`, no fetch. */
-  async lsRemote(url: string, ref: ResolvedRef, call: GitCallOptions): Promise<string> {
-    if (ref.commit && !ref.remoteRef) return ref.commit;
-    const remoteRef = ref.remoteRef ?? '';
-    let out: string;
-    try {
+  /**
+   * The remote's refs matching `patterns`: one `git ls-remote`, no fetch. Sources of the same URL
+   * and credentials asking within `lsRemoteShareMs` share one call.
+   */
+  async lsRemote(url: string, patterns: string[], call: GitCallOptions): Promise<Map<string, string>> {
+    const key = `${url}\n${call.credentials.key}\n${patterns.join(' ')}`;
+    const now = Date.now();
+    const shared = this.#lsRemote.get(key);
+    if (shared && now - shared.at < this.#opts.lsRemoteShareMs) return shared.result;
+    const result = this.#timed('ls-remote', async () => {
       await mkdir(join(this.#opts.root, 'home'), { recursive: true });
-      out = await this.#git(this.#opts.root, call).listRemote(['--', url, remoteRef]);
-    } catch (err) {
-      const { reason, message } = classifyGitError(err);
-      throw new ReconcileError(reason, `git ls-remote failed: ${message}`, { cause: err });
+      try {
+        return parseLsRemote(await this.#git(this.#opts.root, call).listRemote(['--', url, ...patterns]));
+      } catch (err) {
+        const { reason, message } = classifyGitError(err);
+        throw new ReconcileError(reason, `git ls-remote failed: ${message}`, { cause: err });
+      }
+    });
+    this.#lsRemote.set(key, { at: now, result });
+    result.catch(() => this.#lsRemote.delete(key));
+    if (this.#lsRemote.size > 1000) {
+      for (const [k, v] of this.#lsRemote)
+        if (now - v.at >= this.#opts.lsRemoteShareMs) this.#lsRemote.delete(k);
     }
-    const line = out.split('\n').find((l) => l.endsWith(`\t${remoteRef}`));
-    const commit = line?.split('\t')[0];
-    if (!commit)
-      throw new ReconcileError(REASON.RevisionNotFound, `${remoteRef} was not found in the repository`);
-    return ref.commit ?? commit;
+    return result;
   }
 
-  /** Fetches `commit` (shallow) into the URL's mirror and checks it out once into its artifact dir. */
-  async fetch(url: string, ref: ResolvedRef, commit: string, call: GitCallOptions): Promise<FetchedArtifact> {
-    const mirror = this.#mirrorDir(url);
+  /**
+   * Makes `revision` available as a checked-out tree: fetches it shallowly into the mirror unless the
+   * mirror has the commit, checks the limits, and checks the tree out once per digest.
+   */
+  async fetch(url: string, revision: ResolvedRevision, call: GitCallOptions): Promise<FetchedArtifact> {
+    const mirror = this.#mirrorDir(url, call.credentials);
     return this.#withLock(mirror, async () => {
+      let commit = revision.commit;
+      await mkdir(mirror, { recursive: true });
+      const git = this.#git(mirror, call);
       try {
-        await mkdir(mirror, { recursive: true });
-        const git = this.#git(mirror, call);
         if (!(await exists(join(mirror, 'HEAD')))) await git.init(true);
-        let actual = commit;
+        const now = new Date();
+        await utimes(mirror, now, now);
         const have = await git.raw(['cat-file', '-t', commit]).catch(() => '');
         if (have.trim() !== 'commit') {
-          const fetchArgs = ['fetch', '--depth=1', '--no-tags', '--no-recurse-submodules', '--', url];
-          if (ref.commit || !ref.remoteRef) await git.raw([...fetchArgs, commit]);
-          else {
-            // The tip may have moved since ls-remote; the fetched commit is the revision.
-            const local = `refs/shoal/${ref.remoteRef}`;
-            await git.raw([...fetchArgs, `+${ref.remoteRef}:${local}`]);
-            actual = (await git.raw(['rev-parse', '--verify', `${local}^{commit}`])).trim();
-          }
+          await this.#timed('fetch', async () => {
+            const args = ['fetch', '--depth=1', '--no-tags', '--no-recurse-submodules', '--', url];
+            if (!revision.remoteRef) await git.raw([...args, commit]);
+            else {
+              // The tip may have moved since ls-remote: the fetched commit is the revision.
+              const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
+              await git.raw([...args, `+${revision.remoteRef}:${local}`]);
+              commit = (
+                await git.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])
+              ).trim();
+            }
+          });
         }
-        return await this.#materialize(mirror, call, actual);
       } catch (err) {
-        if (err instanceof ReconcileError) throw err;
         const { reason, message } = classifyGitError(err);
         throw new ReconcileError(reason, `git fetch failed: ${message}`, { cause: err });
       }
+      return this.#timed('checkout', () => this.#materialize(mirror, call, commit));
     });
   }
 
   async #materialize(mirror: string, call: GitCallOptions, commit: string): Promise<FetchedArtifact> {
-    const dir = this.artifactDir(commit);
     const git = this.#git(mirror, call);
-    const [listing, commitTime] = await Promise.all([
-      git.raw(['ls-tree', '-r', '--full-tree', commit]),
+    const [sized, commitTime] = await Promise.all([
+      git.raw(['ls-tree', '-r', '-l', '--full-tree', commit]),
       git.raw(['show', '-s', '--format=%cI', commit]),
     ]);
-    if (!(await exists(dir))) await this.#checkout(mirror, call, commit, dir);
-    return {
-      commit,
-      dir,
-      digest: `sha256:${createHash('sha256').update(listing).digest('hex')}`,
-      commitTime: new Date(commitTime.trim()).toISOString(),
-    };
+    const listing = checkLimits(sized, this.#opts.limits);
+    const digest = `sha256:${hex(listing)}`;
+    const dir = this.artifactDir(digest);
+    if (!(await this.hasArtifact(digest))) await this.#checkout(mirror, call, commit, dir);
+    return { commit, digest, dir, commitTime: new Date(commitTime.trim()).toISOString() };
   }
 
   /** Writes the tree of `commit` into `dir` through a temporary index; the rename makes it atomic. */
@@ -168,12 +218,84 @@ export class GitCache {
       const g = this.#git(mirror, call, { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp });
       await g.raw(['read-tree', commit]);
       await g.raw(['checkout-index', '--all', '--force']);
-      await rename(tmp, dir);
+      await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+        // Another fetch of the same tree won the race: its directory is as good as ours.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
     } finally {
       await rm(tmp, { recursive: true, force: true });
       await rm(index, { force: true });
     }
   }
+
+  /**
+   * Removes checked-out trees that no source references and nobody used for `graceMs`, and mirrors
+   * unused for `graceMs`. Returns what it removed.
+   */
+  async collectGarbage(
+    keepDigests: ReadonlySet<string>,
+    graceMs: number,
+  ): Promise<{ artifacts: number; mirrors: number }> {
+    const cutoff = Date.now() - graceMs;
+    const removed = { artifacts: 0, mirrors: 0 };
+    const keep = new Set([...keepDigests].map((d) => d.replace(/^sha256:/, '')));
+    for (const [folder, field] of [
+      ['artifacts', 'artifacts'],
+      ['mirrors', 'mirrors'],
+    ] as const) {
+      const base = join(this.#opts.root, folder);
+      const names = await readdir(base).catch(() => [] as string[]);
+      for (const name of names) {
+        if (folder === 'artifacts' && keep.has(name)) continue;
+        const path = join(base, name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info || info.mtimeMs > cutoff) continue;
+        if (folder === 'mirrors' && this.#locks.has(path)) continue;
+        await rm(path, { recursive: true, force: true });
+        removed[field]++;
+      }
+    }
+    return removed;
+  }
+}
+
+/**
+ * Checks an `ls-tree -r -l` listing against the limits, naming the file and the limit, and returns
+ * the listing without sizes (what the digest covers). Pure.
+ */
+export function checkLimits(sizedListing: string, limits: SourceLimits): string {
+  const lines = sizedListing.split('\n').filter((l) => l.length > 0);
+  if (lines.length > limits.maxFiles) {
+    throw new ReconcileError(
+      REASON.LimitExceeded,
+      `the revision has ${lines.length} files, over the limit of ${limits.maxFiles}`,
+    );
+  }
+  let total = 0;
+  const plain: string[] = [];
+  for (const line of lines) {
+    const tab = line.indexOf('\t');
+    const [mode, type, oid, size] = line.slice(0, tab).split(/\s+/);
+    const path = line.slice(tab + 1);
+    const bytes = Number(size);
+    if (Number.isFinite(bytes)) {
+      if (bytes > limits.maxFileBytes) {
+        throw new ReconcileError(
+          REASON.LimitExceeded,
+          `file ${path} is ${bytes} bytes, over the limit of ${limits.maxFileBytes} bytes per file`,
+        );
+      }
+      total += bytes;
+      if (total > limits.maxTotalBytes) {
+        throw new ReconcileError(
+          REASON.LimitExceeded,
+          `the revision is over the limit of ${limits.maxTotalBytes} bytes in total (at ${path})`,
+        );
+      }
+    }
+    plain.push(`${mode} ${type} ${oid}\t${path}`);
+  }
+  return `${plain.join('\n')}\n`;
 }
 
 async function exists(path: string): Promise<boolean> {

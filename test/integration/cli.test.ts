@@ -40,6 +40,7 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
         `--watch-namespace=${ns}`,
         '--allow-file-urls',
         `--metrics-addr=127.0.0.1:${port}`,
+        '--webhook-addr=127.0.0.1:0',
       ],
       {
         env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfig, SHOAL_CACHE_DIR: join(repo.dir, '.cache') },

@@ -17,6 +17,8 @@ export async function startShoal(opts: { kubeconfig: string; namespace: string; 
       opts.namespace,
       '--metrics-addr',
       '127.0.0.1:0',
+      '--webhook-addr',
+      '127.0.0.1:0',
       '--cache-dir',
       cacheDir,
       ...(opts.extraArgs ?? ['--allow-file-urls']),
@@ -25,9 +27,11 @@ export async function startShoal(opts: { kubeconfig: string; namespace: string; 
   );
   const operator = await runOperator(config, (line) => logs.push(line));
   const port = (operator.server.address() as AddressInfo).port;
+  const hookPort = (operator.webhookServer?.address() as AddressInfo | undefined)?.port;
   return {
     logs,
     metricsUrl: `http://127.0.0.1:${port}`,
+    webhookUrl: `http://127.0.0.1:${hookPort}`,
     async stop() {
       await operator.stop();
       await rm(cacheDir, { recursive: true, force: true });

@@ -36,10 +36,10 @@ export const gitSourceSpecSchema: Schema = obj(
           'A semver range (">=1.2.0 <2.0.0"); the highest tag that satisfies it is checked out.',
           REF_NAME,
         ),
-        commit: str('A full or abbreviated SHA-1 commit to pin; takes precedence over branch.', {
-          minLength: 7,
+        commit: str('A full (40 hex digits) SHA-1 commit to pin; the branch, when given, only names it.', {
+          minLength: 40,
           maxLength: 40,
-          pattern: '^[0-9a-f]{7,40}$',
+          pattern: '^[0-9a-f]{40}$',
         }),
       },
       [],

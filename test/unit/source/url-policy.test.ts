@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { classifyGitError } from '../../../src/source/git-errors.ts';
-import { commitOf, formatRevision, resolveRef } from '../../../src/source/revision.ts';
+import {
+  commitOf,
+  formatRevision,
+  lsRemotePatterns,
+  parseLsRemote,
+  resolveRevision,
+} from '../../../src/source/revision.ts';
 import { allowedProtocols, DEFAULT_URL_POLICY, refuseUrl } from '../../../src/source/url-policy.ts';
 
 describe('refuseUrl', () => {
@@ -31,23 +37,60 @@ describe('refuseUrl', () => {
 });
 
 describe('revisions', () => {
+  const sha = (c: string) => c.repeat(40);
+  const lsRemote = [
+    `${sha('a')}\trefs/heads/main`,
+    `${sha('b')}\trefs/heads/dev`,
+    `${sha('c')}\trefs/tags/v1.2.0`,
+    `${sha('d')}\trefs/tags/v1.2.0^{}`,
+    `${sha('e')}\trefs/tags/v1.10.0`,
+    `${sha('f')}\trefs/tags/2.0.0-rc.1`,
+    `${sha('1')}\trefs/tags/not-a-version`,
+    '',
+  ].join('\n');
+  const refs = parseLsRemote(lsRemote);
+
+  it('peels annotated tags to their commit', () => {
+    expect(refs.get('refs/tags/v1.2.0')).toBe(sha('d'));
+  });
+
   it.each([
-    [undefined, { name: 'main', remoteRef: 'refs/heads/main' }],
-    [{ branch: 'dev' }, { name: 'dev', remoteRef: 'refs/heads/dev' }],
-    [{ tag: 'v1.2.0' }, { name: 'v1.2.0', remoteRef: 'refs/tags/v1.2.0' }],
-    [{ commit: 'abcdef1' }, { name: 'abcdef1', commit: 'abcdef1' }],
+    [undefined, { name: 'main', commit: sha('a'), remoteRef: 'refs/heads/main' }],
+    [{ branch: 'dev' }, { name: 'dev', commit: sha('b'), remoteRef: 'refs/heads/dev' }],
+    [{ tag: 'v1.2.0' }, { name: 'v1.2.0', commit: sha('d'), remoteRef: 'refs/tags/v1.2.0' }],
+    [{ semver: '^1.0.0' }, { name: 'v1.10.0', commit: sha('e'), remoteRef: 'refs/tags/v1.10.0' }],
+    [{ semver: '~1.2.0' }, { name: 'v1.2.0', commit: sha('d'), remoteRef: 'refs/tags/v1.2.0' }],
+    [{ semver: '>=2.0.0-rc.0' }, { name: '2.0.0-rc.1', commit: sha('f'), remoteRef: 'refs/tags/2.0.0-rc.1' }],
+    [{ commit: sha('9') }, { name: sha('9'), commit: sha('9') }],
     [
-      { commit: 'abcdef1', branch: 'main' },
-      { name: 'main', commit: 'abcdef1', remoteRef: 'refs/heads/main' },
+      { commit: sha('9'), branch: 'main' },
+      { name: 'main', commit: sha('9') },
     ],
-  ])('resolveRef(%j)', (ref, expected) => {
-    expect(resolveRef(ref)).toEqual(expected);
+  ])('resolveRevision(%j)', (ref, expected) => {
+    expect(resolveRevision(ref, refs)).toEqual(expected);
+  });
+
+  it.each([
+    [{ branch: 'gone' }, 'branch gone was not found'],
+    [{ tag: 'v9' }, 'tag v9 was not found'],
+    [{ semver: '>=3.0.0' }, 'no tag satisfies the semver range ">=3.0.0"'],
+    [{ commit: sha('9'), branch: 'gone' }, 'branch gone was not found'],
+  ])('resolveRevision(%j) explains a missing ref', (ref, why) => {
+    expect(resolveRevision(ref, refs)).toBe(why);
+  });
+
+  it.each([
+    [undefined, ['refs/heads/main']],
+    [{ tag: 'v1' }, ['refs/tags/v1', 'refs/tags/v1^{}']],
+    [{ semver: '^1' }, ['refs/tags/*']],
+    [{ commit: sha('9') }, []],
+  ])('lsRemotePatterns(%j)', (ref, patterns) => {
+    expect(lsRemotePatterns(ref)).toEqual(patterns);
   });
 
   it('formats and parses <ref>@sha1:<commit>', () => {
-    const sha = '4f2c2d8e9a1b3c5d7e9f1a2b3c4d5e6f7a8b9c0d';
-    expect(formatRevision('main', sha)).toBe(`main@sha1:${sha}`);
-    expect(commitOf(`main@sha1:${sha}`)).toBe(sha);
+    expect(formatRevision('main', sha('4'))).toBe(`main@sha1:${sha('4')}`);
+    expect(commitOf(`main@sha1:${sha('4')}`)).toBe(sha('4'));
     expect(commitOf('main')).toBeUndefined();
   });
 });

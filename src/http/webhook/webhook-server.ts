@@ -1,0 +1,177 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Log } from '../../runtime/logger.ts';
+import { parseAddr } from '../health-server.ts';
+import { normalizeRepoUrl } from './normalize-url.ts';
+import { providerOf } from './providers.ts';
+
+/** A GitSource as the receiver sees it: its queue key, URL and webhook secret. */
+export interface WebhookTarget {
+  key: string;
+  namespace: string;
+  url: string;
+  webhookSecretName?: string;
+}
+
+export type WebhookResult =
+  | 'accepted'
+  | 'ping'
+  | 'unauthorized'
+  | 'not_found'
+  | 'too_large'
+  | 'saturated'
+  | 'bad_request'
+  | 'method_not_allowed';
+
+export interface WebhookDeps {
+  /** The GitSources known to the operator (its informer cache: no API call per request). */
+  sources: () => WebhookTarget[];
+  /** The `token` of a webhook secret; undefined when missing. */
+  token: (namespace: string, secretName: string) => Promise<string | undefined>;
+  /** Triggers a reconcile of a GitSource (de-duplicated by the work queue). */
+  enqueue: (key: string) => void;
+  count: (provider: string, result: WebhookResult) => void;
+  log: Log;
+}
+
+export interface WebhookOptions {
+  /** Larger bodies get 413, checked against Content-Length before reading and while reading. */
+  maxBodyBytes: number;
+  /** Requests being verified at once; beyond it the receiver answers 429. */
+  maxInFlight: number;
+}
+
+export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = { maxBodyBytes: 1024 * 1024, maxInFlight: 64 };
+
+const STATUS: Record<WebhookResult, number> = {
+  accepted: 202,
+  ping: 200,
+  unauthorized: 401,
+  not_found: 404,
+  too_large: 413,
+  saturated: 429,
+  bad_request: 400,
+  method_not_allowed: 405,
+};
+
+class TooLarge extends Error {
+  override readonly name = 'TooLarge';
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.pause();
+        reject(new TooLarge(`body over ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The push webhook receiver: `POST /hooks/<provider>` for github, gitlab, gitea, bitbucket and
+ * generic. It routes by the repository URL in the payload to every matching GitSource, verifies the
+ * signature against each source's webhook secret in constant time, and only enqueues: the revision
+ * always comes from `git fetch`. Every request is answered; no exception escapes a request.
+ */
+export function startWebhookServer(
+  addr: string,
+  deps: WebhookDeps,
+  options: Partial<WebhookOptions> = {},
+): Promise<Server> {
+  const opts = { ...DEFAULT_WEBHOOK_OPTIONS, ...options };
+  let inFlight = 0;
+
+  const handle = async (req: IncomingMessage, providerName: string): Promise<WebhookResult> => {
+    const provider = providerOf(providerName);
+    if (!provider) return 'not_found';
+    if (req.method !== 'POST') return 'method_not_allowed';
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > opts.maxBodyBytes) return 'too_large';
+    if (inFlight >= opts.maxInFlight) return 'saturated';
+    inFlight++;
+    try {
+      let body: Buffer;
+      try {
+        body = await readBody(req, opts.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof TooLarge) return 'too_large';
+        throw err;
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(body.toString('utf8'));
+      } catch {
+        return 'bad_request';
+      }
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return 'bad_request';
+      const p = payload as Record<string, unknown>;
+      const wanted = new Set(
+        provider
+          .repositoryUrls(p)
+          .map(normalizeRepoUrl)
+          .filter((u) => u !== undefined),
+      );
+      const matching = deps.sources().filter((s) => wanted.has(normalizeRepoUrl(s.url) ?? '\0'));
+      if (matching.length === 0) return provider.isPing(req.headers, p) ? 'ping' : 'not_found';
+      const verified: string[] = [];
+      for (const s of matching) {
+        if (!s.webhookSecretName) continue;
+        const token = await deps.token(s.namespace, s.webhookSecretName);
+        if (token && provider.verify(req.headers, body, token)) verified.push(s.key);
+      }
+      if (verified.length === 0) return 'unauthorized';
+      if (provider.isPing(req.headers, p)) return 'ping';
+      for (const key of verified) deps.enqueue(key);
+      return 'accepted';
+    } finally {
+      inFlight--;
+    }
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const m = path.match(/^\/hooks\/([a-z]+)\/?$/);
+    const providerName = m?.[1] ?? '';
+    const known = providerOf(providerName) !== undefined;
+    const label = known ? providerName : 'unknown';
+    handle(req, providerName).then(
+      (result) => {
+        deps.count(label, result);
+        const status = STATUS[result];
+        res.writeHead(status, {
+          'content-type': 'text/plain',
+          ...(result === 'saturated' ? { 'retry-after': '1' } : {}),
+          ...(result === 'too_large' ? { connection: 'close' } : {}),
+        });
+        res.end(`${result.replace('_', ' ')}\n`);
+      },
+      (err: unknown) => {
+        deps.count(label, 'bad_request');
+        deps.log({
+          level: 'warn',
+          msg: 'webhook request failed',
+          provider: label,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('bad request\n');
+      },
+    );
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.maxHeadersCount = 100;
+  const { host, port } = parseAddr(addr);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
