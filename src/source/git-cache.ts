@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
@@ -54,6 +55,9 @@ export interface FetchedArtifact {
   commitTime: string;
 }
 
+/** git, run in a process group that is killed as a whole when the call times out (see the script). */
+const GIT_GROUP = fileURLToPath(new URL('./git-group.sh', import.meta.url));
+
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -82,12 +86,18 @@ export class GitCache {
       GIT_ALLOW_PROTOCOL: allowedProtocols(this.#opts.policy),
     };
     // simple-git's environment guard drops ambient variables that change git's behaviour; the ones
-    // set here are allowed by name.
+    // set here are allowed by name, and its unsafe-option guard is opened only for the credential
+    // mechanisms this call uses (values Shoal wrote, never text from a repository or a spec).
     return simpleGit({
       baseDir,
+      binary: GIT_GROUP,
       abort: AbortSignal.timeout(call.timeoutMs),
       timeout: { block: call.timeoutMs },
       allowEnvironment: Object.keys(env),
+      unsafe: {
+        ...('GIT_CONFIG_COUNT' in env ? { allowUnsafeConfigEnvCount: true } : {}),
+        ...('GIT_SSH_COMMAND' in env ? { allowUnsafeSshCommand: true } : {}),
+      },
     }).env(env);
   }
 

@@ -13,7 +13,7 @@ const RULES: { pattern: RegExp; reason: Reason }[] = [
   },
   {
     pattern:
-      /could not resolve host|connection refused|timed out|timeout|unable to access|not found|does not appear to be a git repository|no route to host|aborted/i,
+      /could not resolve host|connection refused|timed out|timeout|unable to access|not found|does not appear to be a git repository|no route to host|abort|block timeout/i,
     reason: REASON.SourceUnavailable,
   },
 ];

@@ -9,6 +9,7 @@ import {
   startControlPlane,
   stopControlPlane,
 } from '../controlplane/control-plane.ts';
+import { ensureSshdInstalled } from '../support/sshd.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,7 +24,7 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[global-setup] ${l}\n`);
   log('building or reusing the control plane binaries (a cold build takes about 10 minutes)');
-  const binDir = await ensureBinaries(log);
+  const [binDir] = await Promise.all([ensureBinaries(log), ensureSshdInstalled(log)]);
   dir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
   state = await startControlPlane({ dir, binDir, log });
   await installCrds(state, resolve(import.meta.dirname, '..', '..', 'crds'));

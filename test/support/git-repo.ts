@@ -16,6 +16,8 @@ export interface TestRepo {
   /** Writes (or with `null`, deletes) files and commits them; returns the new commit. */
   commit(files: Record<string, RepoEntry | null>, message?: string): Promise<string>;
   head(): Promise<string>;
+  /** Runs any git command in the repository (tags, branch deletion, history rewrites). */
+  git(...args: string[]): Promise<string>;
   remove(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function gitRepo(files: Record<string, RepoEntry>, branch = 'main')
       return repo.head();
     },
     head: () => git(dir, 'rev-parse', 'HEAD'),
+    git: (...args) => git(dir, ...args),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
   await repo.commit(files, 'initial');
