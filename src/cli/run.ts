@@ -197,7 +197,10 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
             tokens.set(id, { at: now, token });
             return token;
           },
-          enqueue: (key) => queues.GitSource.add(key),
+          enqueue: (target) => {
+            git.forget(target.url);
+            queues.GitSource.add(target.key);
+          },
           count: (provider, result) => metrics.webhookRequests.inc({ provider, result }),
           log,
         },

@@ -84,7 +84,13 @@ const fetchRevision: Step<Context> = {
     const call = ctx.call as GitCallOptions;
     const { url, ref } = ctx.source.spec;
     const patterns = lsRemotePatterns(ref);
-    const refs = patterns.length > 0 ? await git.lsRemote(url, patterns, call) : new Map<string, string>();
+    const { generation, annotations } = ctx.source.metadata;
+    const requested = annotations?.[ANNOTATIONS.requestedAt];
+    const fresh =
+      generation !== ctx.status.observedGeneration ||
+      (requested !== undefined && requested !== ctx.status.lastHandledReconcileAt);
+    const refs =
+      patterns.length > 0 ? await git.lsRemote(url, patterns, call, fresh) : new Map<string, string>();
     const resolved = resolveRevision(ref, refs);
     if (typeof resolved === 'string') throw new ReconcileError(REASON.RevisionNotFound, resolved);
     const stored = ctx.status.artifact;

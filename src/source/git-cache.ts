@@ -143,14 +143,20 @@ export class GitCache {
   }
 
   /**
-   * The remote's refs matching `patterns`: one `git ls-remote`, no fetch. Sources of the same URL
-   * and credentials asking within `lsRemoteShareMs` share one call.
+   * The remote's refs matching `patterns`: one `git ls-remote`, no fetch. Polls of sources with the
+   * same URL and credentials within `lsRemoteShareMs` share one call; `fresh` (a spec change or a
+   * manual trigger) never reuses one.
    */
-  async lsRemote(url: string, patterns: string[], call: GitCallOptions): Promise<Map<string, string>> {
+  async lsRemote(
+    url: string,
+    patterns: string[],
+    call: GitCallOptions,
+    fresh = false,
+  ): Promise<Map<string, string>> {
     const key = `${url}\n${call.credentials.key}\n${patterns.join(' ')}`;
     const now = Date.now();
     const shared = this.#lsRemote.get(key);
-    if (shared && now - shared.at < this.#opts.lsRemoteShareMs) return shared.result;
+    if (!fresh && shared && now - shared.at < this.#opts.lsRemoteShareMs) return shared.result;
     const result = this.#timed('ls-remote', async () => {
       await mkdir(join(this.#opts.root, 'home'), { recursive: true });
       try {
@@ -167,6 +173,11 @@ export class GitCache {
         if (now - v.at >= this.#opts.lsRemoteShareMs) this.#lsRemote.delete(k);
     }
     return result;
+  }
+
+  /** Drops shared ls-remote results for `url`: a push webhook says they are stale. */
+  forget(url: string): void {
+    for (const key of this.#lsRemote.keys()) if (key.startsWith(`${url}\n`)) this.#lsRemote.delete(key);
   }
 
   /**

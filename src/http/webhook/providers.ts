@@ -47,7 +47,9 @@ function strings(payload: unknown, paths: string[]): string[] {
   return paths.map((p) => get(payload, p)).filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 
-export const PROVIDERS = {
+export type ProviderName = 'github' | 'gitlab' | 'gitea' | 'bitbucket' | 'generic';
+
+export const PROVIDERS: Record<ProviderName, Provider> = {
   github: {
     verify: verifyPrefixedHmac('x-hub-signature-256'),
     isPing: (h) => header(h, 'x-github-event') === 'ping',
@@ -94,9 +96,7 @@ export const PROVIDERS = {
     isPing: (h) => header(h, 'x-event') === 'ping',
     repositoryUrls: (p) => strings(p, ['repository.url', 'repository.clone_url', 'url']),
   },
-} satisfies Record<string, Provider>;
-
-export type ProviderName = keyof typeof PROVIDERS;
+};
 
 export function providerOf(name: string): Provider | undefined {
   return Object.hasOwn(PROVIDERS, name) ? PROVIDERS[name as ProviderName] : undefined;

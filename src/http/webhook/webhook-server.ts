@@ -27,8 +27,8 @@ export interface WebhookDeps {
   sources: () => WebhookTarget[];
   /** The `token` of a webhook secret; undefined when missing. */
   token: (namespace: string, secretName: string) => Promise<string | undefined>;
-  /** Triggers a reconcile of a GitSource (de-duplicated by the work queue). */
-  enqueue: (key: string) => void;
+  /** Triggers a reconcile of a GitSource (de-duplicated by the work queue), with fresh remote refs. */
+  enqueue: (target: WebhookTarget) => void;
   count: (provider: string, result: WebhookResult) => void;
   log: Log;
 }
@@ -121,15 +121,15 @@ export function startWebhookServer(
       );
       const matching = deps.sources().filter((s) => wanted.has(normalizeRepoUrl(s.url) ?? '\0'));
       if (matching.length === 0) return provider.isPing(req.headers, p) ? 'ping' : 'not_found';
-      const verified: string[] = [];
+      const verified: WebhookTarget[] = [];
       for (const s of matching) {
         if (!s.webhookSecretName) continue;
         const token = await deps.token(s.namespace, s.webhookSecretName);
-        if (token && provider.verify(req.headers, body, token)) verified.push(s.key);
+        if (token && provider.verify(req.headers, body, token)) verified.push(s);
       }
       if (verified.length === 0) return 'unauthorized';
       if (provider.isPing(req.headers, p)) return 'ping';
-      for (const key of verified) deps.enqueue(key);
+      for (const s of verified) deps.enqueue(s);
       return 'accepted';
     } finally {
       inFlight--;
