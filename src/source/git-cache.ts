@@ -70,6 +70,8 @@ export class GitCache {
   /** One operation per mirror at a time: fetches of one URL never interleave. */
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #lsRemote = new Map<string, { at: number; result: Promise<Map<string, string>> }>();
+  /** Commits already checked out, by mirror and commit: a second source of one revision costs no git. */
+  readonly #known = new Map<string, FetchedArtifact>();
 
   constructor(options: GitCacheOptions) {
     this.#opts = options;
@@ -186,6 +188,8 @@ export class GitCache {
    */
   async fetch(url: string, revision: ResolvedRevision, call: GitCallOptions): Promise<FetchedArtifact> {
     const mirror = this.#mirrorDir(url, call.credentials);
+    const known = this.#known.get(`${mirror}\n${revision.commit}`);
+    if (known && (await this.hasArtifact(known.digest))) return known;
     return this.#withLock(mirror, async () => {
       let commit = revision.commit;
       await mkdir(mirror, { recursive: true });
@@ -213,7 +217,10 @@ export class GitCache {
         const { reason, message } = classifyGitError(err);
         throw new ReconcileError(reason, `git fetch failed: ${message}`, { cause: err });
       }
-      return this.#timed('checkout', () => this.#materialize(mirror, call, commit));
+      const artifact = await this.#timed('checkout', () => this.#materialize(mirror, call, commit));
+      if (this.#known.size > 10_000) this.#known.clear();
+      this.#known.set(`${mirror}\n${commit}`, artifact);
+      return artifact;
     });
   }
 

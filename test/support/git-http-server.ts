@@ -12,6 +12,8 @@ export interface GitHttpServer {
   url: string;
   /** Requests served, by path, for counting what a client did. */
   requests: string[];
+  /** Response body bytes sent so far. */
+  bytesOut(): number;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startGitHttpServer(
   tls?: { certFile: string; keyFile: string },
 ): Promise<GitHttpServer> {
   const requests: string[] = [];
+  let bytes = 0;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const header = req.headers.authorization ?? '';
@@ -62,6 +65,7 @@ export async function startGitHttpServer(
     let headersDone = false;
     child.stdout.on('data', (chunk: Buffer) => {
       if (headersDone) {
+        bytes += chunk.length;
         res.write(chunk);
         return;
       }
@@ -79,6 +83,7 @@ export async function startGitHttpServer(
         else headers[k] = v;
       }
       res.writeHead(status, headers);
+      bytes += head.length - end - 4;
       res.write(head.subarray(end + 4));
     });
     child.on('close', () => res.end());
@@ -91,6 +96,7 @@ export async function startGitHttpServer(
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
+    bytesOut: () => bytes,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
