@@ -281,6 +281,54 @@ describe('unreachable and hostile sources leave the last applied state alone', (
     await repo?.remove();
   });
 
+  it('wrong credentials or an unreachable host on a synced source keep the group as it was, secret-free', async () => {
+    const server = await startGitHttpServer(join(repo.dir, '..'), {
+      basic: { username: 'amy', password: 'right-pass-1' },
+    });
+    try {
+      const url = `${server.url}${repo.dir.slice(join(repo.dir, '..').length)}/.git`;
+      await o.secret('creds', { username: 'amy', password: 'right-pass-1' });
+      await o.source('private', { url, secretRef: { name: 'creds' }, interval: '1s' });
+      await o.group('private', { sourceRef: { name: 'private' }, path: 'apps', interval: '2s' });
+      const synced = await o.groupAt('private', await repo.head());
+      const check = async () => {
+        const g = await o.getGroup('private');
+        expect(g?.status?.lastAppliedRevision).toBe(synced.status?.lastAppliedRevision);
+        expect(g?.status?.inventory).toEqual(synced.status?.inventory);
+        expect(o.ready(g)?.status).toBe('True');
+      };
+      await o.secret('creds', { username: 'amy', password: 'wrong-pass-2' });
+      const denied = await o.sourceReason('private', 'AuthenticationFailed');
+      expect(denied.status?.artifact?.revision).toBe(synced.status?.lastAppliedRevision);
+      await new Promise((r) => setTimeout(r, 2_500));
+      await check();
+      await o.secret('creds', { username: 'amy', password: 'right-pass-1' });
+      await o.source('private', {
+        url: 'http://127.0.0.1:9/nowhere.git',
+        secretRef: { name: 'creds' },
+        interval: '1s',
+      });
+      await o.sourceReason('private', 'SourceUnavailable');
+      await new Promise((r) => setTimeout(r, 2_500));
+      await check();
+      const all = `${await o.everything()}${JSON.stringify(shoal.logs)}`;
+      expect(all).not.toContain('wrong-pass-2');
+      expect(all).not.toContain('right-pass-1');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('path: ../.. is refused by the API server; the stored group is unchanged', async () => {
+    const before = await o.getGroup('app');
+    await expect(
+      o.group('app', { sourceRef: { name: 'repo' }, path: '../..', interval: '1h' }),
+    ).rejects.toThrow(/path must be relative and must not contain \.\./);
+    const after = await o.getGroup('app');
+    expect(after?.spec.path).toBe('apps');
+    expect(after?.status?.inventory).toEqual(before?.status?.inventory);
+  });
+
   it('an unreachable host is SourceUnavailable', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
