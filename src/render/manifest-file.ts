@@ -1,15 +1,13 @@
+import type { SizeLimits } from '../api/limits.ts';
+
 /** A manifest file read from an artifact: its path relative to the group's path, and its text. */
 export interface ManifestFile {
   path: string;
   content: string;
 }
 
-/** Limits on what a render may read; exceeding one fails with LimitExceeded naming the file. */
-export interface ReadLimits {
-  maxFileBytes: number;
-  maxTotalBytes: number;
-  maxFiles: number;
-}
+/** Limits on what a render may read (manifest files under the group's path). */
+export type ReadLimits = SizeLimits;
 
 export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxFileBytes: 4 * 1024 * 1024,

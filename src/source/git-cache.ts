@@ -4,18 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
+import type { SizeLimits } from '../api/limits.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { GitCredentials } from './credentials.ts';
 import { classifyGitError } from './git-errors.ts';
 import { parseLsRemote, type ResolvedRevision } from './revision.ts';
 import { allowedProtocols, type UrlPolicy } from './url-policy.ts';
 
-/** Caps on what a fetched revision may hold; exceeding one fails with LimitExceeded. */
-export interface SourceLimits {
-  maxFileBytes: number;
-  maxTotalBytes: number;
-  maxFiles: number;
-}
+/** Caps on what a fetched revision may hold (the whole tree, not only manifests). */
+export type SourceLimits = SizeLimits;
 
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
   maxFileBytes: 64 * 1024 * 1024,
