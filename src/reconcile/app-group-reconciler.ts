@@ -120,6 +120,11 @@ function toInventory(applied: readonly AppliedObject[]): InventoryEntry[] {
   return [...byId.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => ({ id, v }));
 }
 
+/** A retry that failed like the last run adds no history entry (and so, usually, no status write). */
+function sameFailure(last: HistoryEntry | undefined, revision: string, message: string): boolean {
+  return last?.result === 'Failed' && last.revision === revision && last.message === message;
+}
+
 /** Old inventory plus what was confirmed written, so a partial apply is never forgotten. Pure. */
 function mergeInventory(old: readonly InventoryEntry[], applied: readonly AppliedObject[]): InventoryEntry[] {
   const merged = new Map(old.map((e) => [e.id, e.v]));
@@ -215,7 +220,10 @@ async function writeStatus(
       inventory: mergeInventory(old.inventory ?? [], ctx.applied),
       sync: { status: waiting ? 'Unknown' : 'OutOfSync', ...(revision ? { revision } : {}) },
       conditions: summarizeFailure(old.conditions ?? [], failure, generation, now, REASON.ApplyFailed),
-      history: revision && !waiting ? run('Failed', message) : (old.history ?? []),
+      history:
+        revision && !waiting && !sameFailure(old.history?.[0], revision, message)
+          ? run('Failed', message)
+          : (old.history ?? []),
     };
     await deps.events.emit(group, 'Warning', reason, message);
   }
