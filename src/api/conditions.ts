@@ -30,6 +30,7 @@ export const REASON = {
   DryRunFailed: 'DryRunFailed',
   ApplyFailed: 'ApplyFailed',
   PruneFailed: 'PruneFailed',
+  EmptySourceRefused: 'EmptySourceRefused',
   InvalidSpec: 'InvalidSpec',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];

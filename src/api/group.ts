@@ -23,3 +23,6 @@ export const FIELD_MANAGERS = {
   sync: 'shoal',
   autoscaler: 'shoal-autoscaler',
 } as const;
+
+/** Keeps a deleted AppGroup until what it applied is pruned (or orphaned, with `prune: false`). */
+export const FINALIZER = 'shoal.dev/finalizer';

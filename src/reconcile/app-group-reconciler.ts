@@ -2,9 +2,10 @@ import type { AppGroup, AppGroupStatus, HistoryEntry, InventoryEntry } from '../
 import { REASON } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource } from '../api/git-source.ts';
-import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
-import { inventoryId } from '../api/object-key.ts';
+import { ANNOTATIONS, API_GROUP, API_VERSION, FINALIZER, KINDS } from '../api/group.ts';
+import { describeRef, inventoryId } from '../api/object-key.ts';
 import { type AppliedObject, applyStaged } from '../apply/apply-staged.ts';
+import { type Owner, type PruneResult, prune, staleEntries } from '../apply/prune.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { applyPatches } from '../render/apply-patches.ts';
@@ -13,6 +14,7 @@ import { parseManifests, type RenderedObject } from '../render/parse-manifests.t
 import { readManifests } from '../render/read-manifests.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
+import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
@@ -38,6 +40,7 @@ interface Context {
   artifactDir?: string;
   objects: RenderedObject[];
   applied: AppliedObject[];
+  pruned?: PruneResult;
 }
 
 const HISTORY_LIMIT = 5;
@@ -99,6 +102,19 @@ const render: Step<Context> = {
       targetNamespace: ctx.group.spec.targetNamespace ?? ctx.group.metadata.namespace ?? 'default',
       namespaced: scopes,
     });
+    const { prune: pruning, allowEmpty } = ctx.group.spec;
+    if (
+      ctx.objects.length === 0 &&
+      pruning &&
+      !allowEmpty &&
+      (ctx.group.status?.inventory?.length ?? 0) > 0
+    ) {
+      throw new ReconcileError(
+        REASON.EmptySourceRefused,
+        `path "${ctx.group.spec.path ?? '.'}" renders no objects; refusing to prune all ${ctx.group.status?.inventory?.length} ` +
+          'objects of this group (set spec.allowEmpty to allow it)',
+      );
+    }
     return undefined;
   },
 };
@@ -113,7 +129,31 @@ const apply: Step<Context> = {
   },
 };
 
-const STEPS = [resolveSource, render, apply];
+/** Deletes what left Git, when spec.prune is on; failed deletes stay in the inventory and fail the run. */
+const pruneStale: Step<Context> = {
+  name: 'prune',
+  async run(ctx) {
+    if (!ctx.group.spec.prune) return undefined;
+    const stale = staleEntries(ctx.group.status?.inventory ?? [], toInventory(ctx.applied));
+    if (stale.length === 0) return undefined;
+    ctx.pruned = await prune(ctx.deps.kube, stale, ownerOf(ctx.group));
+    const failed = ctx.pruned.failed;
+    if (failed.length > 0) {
+      throw new ReconcileError(
+        REASON.PruneFailed,
+        `could not delete ${failed.length} object(s), kept in the inventory for a retry: ` +
+          failed.map((f) => `${describeRef(f.ref)}: ${f.message}`).join('; '),
+      );
+    }
+    return undefined;
+  },
+};
+
+const STEPS = [resolveSource, render, apply, pruneStale];
+
+function ownerOf(group: AppGroup): Owner {
+  return { groupName: group.metadata.name ?? '', groupNamespace: group.metadata.namespace ?? '' };
+}
 
 function toInventory(applied: readonly AppliedObject[]): InventoryEntry[] {
   const byId = new Map(applied.map((a) => [inventoryId(a.ref), a.version]));
@@ -125,11 +165,24 @@ function sameFailure(last: HistoryEntry | undefined, revision: string, message: 
   return last?.result === 'Failed' && last.revision === revision && last.message === message;
 }
 
-/** Old inventory plus what was confirmed written, so a partial apply is never forgotten. Pure. */
-function mergeInventory(old: readonly InventoryEntry[], applied: readonly AppliedObject[]): InventoryEntry[] {
-  const merged = new Map(old.map((e) => [e.id, e.v]));
-  for (const e of toInventory(applied)) merged.set(e.id, e.v);
-  return [...merged.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => ({ id, v }));
+function sortedEntries(entries: Iterable<[string, string]>): InventoryEntry[] {
+  return [...new Map(entries).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, v]) => ({ id, v }));
+}
+
+/**
+ * The inventory after a run. After a prune: what was applied plus what failed to delete. After a
+ * failure before any prune: the old inventory plus whatever was confirmed written, so a partial
+ * apply is never forgotten. After a success without prune: what Git declares. Pure.
+ */
+function nextInventory(old: readonly InventoryEntry[], ctx: Context, succeeded: boolean): InventoryEntry[] {
+  const applied = toInventory(ctx.applied).map((e): [string, string] => [e.id, e.v]);
+  if (ctx.pruned)
+    return sortedEntries([
+      ...applied,
+      ...ctx.pruned.failed.map((f): [string, string] => [f.entry.id, f.entry.v]),
+    ]);
+  if (succeeded) return sortedEntries(applied);
+  return sortedEntries([...old.map((e): [string, string] => [e.id, e.v]), ...applied]);
 }
 
 /**
@@ -146,7 +199,11 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
     name,
     namespace,
   });
-  if (!group || group.metadata.deletionTimestamp) return {};
+  if (!group) return {};
+  if (group.metadata.deletionTimestamp) return finalize(deps, group);
+  if (!group.metadata.finalizers?.includes(FINALIZER)) {
+    await setFinalizers(deps.kube, group, [...(group.metadata.finalizers ?? []), FINALIZER]);
+  }
   const started = deps.clock.now();
   const ctx: Context = { deps, group, objects: [], applied: [] };
   const generation = group.metadata.generation ?? 0;
@@ -156,6 +213,59 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
   );
   if (result.stop) return {};
   return { requeueAfterMs: jitter(parseDuration(group.spec.interval ?? '5m'), deps.random()) };
+}
+
+/** Sets metadata.finalizers, guarded by resourceVersion (a concurrent change answers 409 and retries). */
+async function setFinalizers(kube: Kube, group: AppGroup, finalizers: string[]): Promise<void> {
+  await kube.mergePatch(
+    {
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: KINDS.AppGroup.plural,
+      namespace: group.metadata.namespace ?? '',
+      name: group.metadata.name ?? '',
+    },
+    { metadata: { finalizers, resourceVersion: group.metadata.resourceVersion } },
+  );
+}
+
+/**
+ * A deleted AppGroup: with `prune`, deletes what it applied (owner labels checked, as in any prune)
+ * and keeps the finalizer until every delete succeeded; without it, orphans the objects. Then
+ * removes the finalizer.
+ */
+async function finalize(deps: AppGroupReconcilerDeps, group: AppGroup): Promise<ReconcileResult> {
+  if (!group.metadata.finalizers?.includes(FINALIZER)) return {};
+  const inventory = group.status?.inventory ?? [];
+  if (group.spec.prune && !group.spec.suspend && inventory.length > 0) {
+    const result = await prune(deps.kube, inventory, ownerOf(group));
+    if (result.failed.length > 0) {
+      const status = { ...group.status, inventory: result.failed.map((f) => f.entry) };
+      await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
+      const message = `deleting: could not delete ${result.failed.map((f) => `${describeRef(f.ref)} (${f.message})`).join('; ')}`;
+      await deps.events.emit(group, 'Warning', REASON.PruneFailed, message);
+      throw new ReconcileError(REASON.PruneFailed, message);
+    }
+    await deps.events.emit(
+      group,
+      'Normal',
+      'Pruned',
+      `deleted ${result.deleted.length} object(s) of the deleted AppGroup`,
+    );
+  } else if (inventory.length > 0) {
+    await deps.events.emit(
+      group,
+      'Normal',
+      'Orphaned',
+      `left ${inventory.length} object(s) in place (prune is off)`,
+    );
+  }
+  await setFinalizers(
+    deps.kube,
+    group,
+    (group.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+  );
+  return {};
 }
 
 async function writeStatus(
@@ -172,7 +282,7 @@ async function writeStatus(
   const counts = {
     created: ctx.applied.filter((a) => a.action === 'created').length,
     configured: ctx.applied.filter((a) => a.action === 'configured').length,
-    deleted: 0,
+    deleted: ctx.pruned?.deleted.length ?? 0,
   };
   const base: AppGroupStatus = {
     ...old,
@@ -198,7 +308,7 @@ async function writeStatus(
     status = {
       ...base,
       lastAppliedRevision: revision,
-      inventory: toInventory(ctx.applied),
+      inventory: nextInventory(old.inventory ?? [], ctx, true),
       sync: { status: 'Synced', ...(revision ? { revision } : {}) },
       conditions: summarizeSuccess(
         old.conditions ?? [],
@@ -208,7 +318,7 @@ async function writeStatus(
         now,
       ),
       history:
-        counts.created + counts.configured > 0 || old.lastAppliedRevision !== revision
+        counts.created + counts.configured + counts.deleted > 0 || old.lastAppliedRevision !== revision
           ? run('Succeeded')
           : (old.history ?? []),
     };
@@ -217,7 +327,7 @@ async function writeStatus(
     const waiting = failure instanceof WaitingError;
     status = {
       ...base,
-      inventory: mergeInventory(old.inventory ?? [], ctx.applied),
+      inventory: nextInventory(old.inventory ?? [], ctx, false),
       sync: { status: waiting ? 'Unknown' : 'OutOfSync', ...(revision ? { revision } : {}) },
       conditions: summarizeFailure(old.conditions ?? [], failure, generation, now, REASON.ApplyFailed),
       history:
@@ -228,12 +338,21 @@ async function writeStatus(
     await deps.events.emit(group, 'Warning', reason, message);
   }
   await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
-  if (failure === undefined && counts.created + counts.configured > 0) {
+  if (failure === undefined && counts.created + counts.configured + counts.deleted > 0) {
     await deps.events.emit(
       group,
       'Normal',
       REASON.ReconciliationSucceeded,
-      `revision ${revision}: ${counts.created} created, ${counts.configured} configured`,
+      `revision ${revision}: ${counts.created} created, ${counts.configured} configured, ${counts.deleted} deleted`,
+    );
+  }
+  const skipped = ctx.pruned?.skipped ?? [];
+  if (skipped.length > 0) {
+    await deps.events.emit(
+      group,
+      'Normal',
+      'PruneSkipped',
+      `left in place: ${skipped.map((s) => `${describeRef(s.ref)} (${s.why})`).join(', ')}`,
     );
   }
 }

@@ -238,7 +238,9 @@ describe('bad input leaves the cluster as it was', () => {
       // Retries (with backoff) that fail the same way add no history entry.
       await new Promise((r) => setTimeout(r, 2_000));
       const history = (await getGroup(ns))?.status?.history ?? [];
-      expect(history.filter((h) => h.result === 'Failed' && h.revision === `main@sha1:${bad}`)).toHaveLength(1);
+      expect(history.filter((h) => h.result === 'Failed' && h.revision === `main@sha1:${bad}`)).toHaveLength(
+        1,
+      );
       const events = await kube.list<{ reason: string; type: string; regarding: { name: string } }>(
         'events.k8s.io/v1',
         'Event',

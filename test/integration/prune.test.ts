@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster.ts';
+import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { shoalObjects } from '../support/objects.ts';
+import { startShoal } from '../support/shoal.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { cp, kube, kubectl, newNamespace } = useCluster();
+const cm = (name: string, extra = '') =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data: {v: "1"}\n`;
+
+describe('prune', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const exists = async (name: string) =>
+    (await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name })) !== undefined;
+
+  beforeAll(async () => {
+    ns = await newNamespace('prune');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo({
+      'apps/a.yaml': cm('a'),
+      'apps/b.yaml': cm('b'),
+      'apps/keep.yaml': cm('keep', '  annotations: {shoal.dev/prune: disabled}\n'),
+      'apps/relabelled.yaml': cm('relabelled'),
+      'apps/c.yaml': cm('c'),
+    });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1s' });
+    await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', prune: true, interval: '1h' });
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it('deletes exactly the object whose file left Git, and records it', async () => {
+    const commit = await repo.commit({ 'apps/b.yaml': null });
+    const g = await o.groupAt('app', commit);
+    expect(await exists('b')).toBe(false);
+    for (const name of ['a', 'c', 'keep', 'relabelled']) expect(await exists(name), name).toBe(true);
+    expect(g.status?.inventory?.map((e) => e.id)).not.toContain(`${ns}_b__ConfigMap`);
+    expect(g.status?.history?.[0]).toMatchObject({ result: 'Succeeded', deleted: 1, created: 0 });
+  });
+
+  it('leaves objects marked shoal.dev/prune: disabled, or no longer labelled as ours, and says so', async () => {
+    await kubectl('-n', ns, 'label', 'configmap', 'relabelled', 'shoal.dev/group-name-');
+    const commit = await repo.commit({ 'apps/keep.yaml': null, 'apps/relabelled.yaml': null });
+    const g = await o.groupAt('app', commit);
+    expect(await exists('keep')).toBe(true);
+    expect(await exists('relabelled')).toBe(true);
+    expect(g.status?.inventory?.map((e) => e.id)).toEqual([`${ns}_a__ConfigMap`, `${ns}_c__ConfigMap`]);
+    const events = await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', {
+      namespace: ns,
+    });
+    const skipped = events.items.find((e) => e.reason === 'PruneSkipped');
+    expect(skipped?.note).toContain(`ConfigMap/${ns}/keep (prune-disabled)`);
+    expect(skipped?.note).toContain(`ConfigMap/${ns}/relabelled (not-owned)`);
+  });
+
+  it('refuses to prune everything when the path suddenly renders nothing, unless allowEmpty', async () => {
+    const empty = await repo.commit({
+      'apps/a.yaml': null,
+      'apps/c.yaml': null,
+      'apps/README.md': 'empty\n',
+    });
+    const refused = await o.groupReason('app', 'EmptySourceRefused');
+    expect(refused.status?.lastAttemptedRevision).toContain(empty);
+    for (const name of ['a', 'c']) expect(await exists(name), name).toBe(true);
+    await o.group('app', {
+      sourceRef: { name: 'repo' },
+      path: 'apps',
+      prune: true,
+      allowEmpty: true,
+      interval: '1h',
+    });
+    const g = await o.groupAt('app', empty);
+    expect(g.status?.inventory).toEqual([]);
+    expect(await exists('a')).toBe(false);
+    expect(await exists('c')).toBe(false);
+    expect(await exists('keep')).toBe(true);
+  });
+});
+
+describe('deleting an AppGroup', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+
+  beforeAll(async () => {
+    ns = await newNamespace('finalize');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo({ 'pruned/x.yaml': cm('x'), 'orphaned/y.yaml': cm('y') });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1m' });
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it.each([
+    ['with prune: true deletes what it applied', 'pruned', true, 'x', false],
+    ['with prune: false orphans it', 'orphaned', false, 'y', true],
+  ])('%s', async (_, path, prune, object, survives) => {
+    await o.group(path, { sourceRef: { name: 'repo' }, path, prune, interval: '1h' });
+    const g = await o.groupAt(path, await repo.head());
+    expect(g.metadata.finalizers).toContain('shoal.dev/finalizer');
+    await kube.delete({
+      apiVersion: 'shoal.dev/v1alpha1',
+      kind: 'AppGroup',
+      metadata: { name: path, namespace: ns },
+    });
+    await waitFor('AppGroup gone', async () => (await o.getGroup(path)) === undefined);
+    const live = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: object });
+    expect(live !== undefined).toBe(survives);
+  });
+});
