@@ -79,9 +79,18 @@ function failure(failed: DryRun[]): ReconcileError {
 
 async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Promise<AppliedObject> {
   const obj = dry.item.object;
+  const creating = !dry.result?.metadata?.resourceVersion;
   let applied: KubernetesObject;
   try {
-    applied = await kube.apply(obj, { fieldManager: opts.fieldManager, force: true, dryRun: false });
+    if (dry.item.replicas && !creating) await handOverReplicas(kube, obj, dry.item.replicas.initial);
+    const body = dry.item.replicas && creating ? withReplicas(obj, dry.item.replicas.initial) : obj;
+    applied = await kube.apply(body, { fieldManager: opts.fieldManager, force: true, dryRun: false });
+    if (dry.item.replicas && creating) {
+      // Created at the initial count; now the autoscaler's manager takes the field, and the sync's
+      // stripped apply gives up its share of it (same value, so no conflict and no change).
+      await takeReplicas(kube, obj, dry.item.replicas.initial);
+      applied = await kube.apply(obj, { fieldManager: opts.fieldManager, force: true, dryRun: false });
+    }
   } catch (err) {
     const e = KubeApiError.from(err);
     throw new ReconcileError(REASON.ApplyFailed, `applying ${describeRef(refOf(obj))} failed: ${e.message}`, {
@@ -90,10 +99,53 @@ async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Prom
   }
   const before = dry.result?.metadata?.resourceVersion;
   const after = applied.metadata?.resourceVersion;
-  const action: ApplyAction = !before ? 'created' : before === after ? 'unchanged' : 'configured';
+  const action: ApplyAction = creating ? 'created' : before === after ? 'unchanged' : 'configured';
   const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action };
   opts.onApplied?.(result);
   return result;
+}
+
+function withReplicas(obj: KubeObject, replicas: number): KubeObject {
+  return { ...obj, spec: { ...(obj.spec as object), replicas } };
+}
+
+/** Makes the autoscaler's field manager the owner of spec.replicas (forced), at `replicas`. */
+function takeReplicas(kube: Kube, obj: KubeObject, replicas: number): Promise<KubernetesObject> {
+  const { name, namespace } = obj.metadata;
+  return kube.apply(
+    {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: { name, ...(namespace ? { namespace } : {}) },
+      spec: { replicas },
+    },
+    { fieldManager: FIELD_MANAGERS.autoscaler, force: true, dryRun: false },
+  );
+}
+
+interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  fieldsV1?: { 'f:spec'?: { 'f:replicas'?: unknown } };
+}
+
+/**
+ * Before the sync stops sending spec.replicas for an existing workload, hands the field to the
+ * autoscaler's manager at its live value if the sync owns it: otherwise server-side apply would
+ * drop the field and the API server would reset the workload to one replica.
+ */
+async function handOverReplicas(kube: Kube, obj: KubeObject, initial: number): Promise<void> {
+  const live = await kube.get<{
+    spec?: { replicas?: number };
+    metadata?: { managedFields?: ManagedFieldsEntry[] };
+  }>(refOf(obj));
+  const ownedBySync = live?.metadata?.managedFields?.some(
+    (m) =>
+      m.manager === FIELD_MANAGERS.sync &&
+      m.operation === 'Apply' &&
+      m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined,
+  );
+  if (live && ownedBySync) await takeReplicas(kube, obj, live.spec?.replicas ?? initial);
 }
 
 /**

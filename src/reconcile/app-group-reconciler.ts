@@ -12,6 +12,7 @@ import { applyPatches } from '../render/apply-patches.ts';
 import { decorate } from '../render/decorate.ts';
 import { parseManifests, type RenderedObject } from '../render/parse-manifests.ts';
 import { readManifests } from '../render/read-manifests.ts';
+import { assignReplicaOwnership } from '../render/replica-ownership.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
@@ -96,12 +97,13 @@ const render: Step<Context> = {
       ctx.deps.kube,
       parsed.map((p) => p.object),
     );
-    ctx.objects = decorate(parsed, {
+    const decorated = decorate(parsed, {
       groupName: ctx.group.metadata.name ?? '',
       groupNamespace: ctx.group.metadata.namespace ?? '',
       targetNamespace: ctx.group.spec.targetNamespace ?? ctx.group.metadata.namespace ?? 'default',
       namespaced: scopes,
     });
+    ctx.objects = assignReplicaOwnership(decorated, ctx.group.spec.apps ?? []);
     const { prune: pruning, allowEmpty } = ctx.group.spec;
     if (
       ctx.objects.length === 0 &&

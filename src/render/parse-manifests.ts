@@ -8,6 +8,11 @@ export interface RenderedObject {
   object: KubeObject;
   /** `file` or `file#<document index>` for multi-document files. */
   source: string;
+  /**
+   * Set when another field manager owns `spec.replicas` (Shoal's autoscaler, an HPA): the sync
+   * never sends it, and a new object starts at `initial`.
+   */
+  replicas?: { initial: number };
 }
 
 export interface KubeObject {
