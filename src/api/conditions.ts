@@ -30,6 +30,7 @@ export const REASON = {
   DryRunFailed: 'DryRunFailed',
   ApplyFailed: 'ApplyFailed',
   PruneFailed: 'PruneFailed',
+  HealthCheckFailed: 'HealthCheckFailed',
   EmptySourceRefused: 'EmptySourceRefused',
   InvalidSpec: 'InvalidSpec',
 } as const;

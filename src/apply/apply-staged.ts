@@ -15,6 +15,8 @@ export interface AppliedObject {
   ref: ObjectRef;
   version: string;
   action: ApplyAction;
+  /** The object as the API server returned it after the apply (spec and status), for health. */
+  live: KubernetesObject;
 }
 
 export interface ApplyStagedOptions {
@@ -100,7 +102,7 @@ async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Prom
   const before = dry.result?.metadata?.resourceVersion;
   const after = applied.metadata?.resourceVersion;
   const action: ApplyAction = creating ? 'created' : before === after ? 'unchanged' : 'configured';
-  const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action };
+  const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action, live: applied };
   opts.onApplied?.(result);
   return result;
 }

@@ -1,11 +1,13 @@
 import type { AppGroup, AppGroupStatus, HistoryEntry, InventoryEntry } from '../api/app-group.ts';
-import { REASON } from '../api/conditions.ts';
+import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, FINALIZER, KINDS } from '../api/group.ts';
 import { describeRef, inventoryId } from '../api/object-key.ts';
 import { type AppliedObject, applyStaged } from '../apply/apply-staged.ts';
 import { type Owner, type PruneResult, prune, staleEntries } from '../apply/prune.ts';
+import { objectHealth } from '../health/rules.ts';
+import { type GroupHealth, groupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { applyPatches } from '../render/apply-patches.ts';
@@ -18,6 +20,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
+import { setCondition } from '../status/conditions.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import { runAndReport, type Step } from './run-steps.ts';
@@ -42,9 +45,18 @@ interface Context {
   objects: RenderedObject[];
   applied: AppliedObject[];
   pruned?: PruneResult;
+  health?: GroupHealth;
 }
 
 const HISTORY_LIMIT = 5;
+
+const HEALTH_REASON: Record<GroupHealth['status'], Reason> = {
+  Healthy: REASON.Succeeded,
+  Progressing: REASON.Progressing,
+  Degraded: REASON.HealthCheckFailed,
+  Missing: REASON.HealthCheckFailed,
+  Unknown: REASON.Progressing,
+};
 
 const resolveSource: Step<Context> = {
   name: 'resolveSource',
@@ -151,7 +163,31 @@ const pruneStale: Step<Context> = {
   },
 };
 
-const STEPS = [resolveSource, render, apply, pruneStale];
+/** How soon a group that is still rolling out is looked at again: a quarter of its timeout, 1 to 10 s. */
+const recheckMs = (timeoutMs: number) => Math.min(10_000, Math.max(1_000, Math.round(timeoutMs / 4)));
+
+/**
+ * Health of what was applied, from the API server's answers to the applies (no extra reads). A
+ * rollout that is still in progress `spec.timeout` after it started is Degraded.
+ */
+const assessHealth: Step<Context> = {
+  name: 'assessHealth',
+  async run(ctx) {
+    const now = ctx.deps.clock.now().getTime();
+    const changed = ctx.applied.some((a) => a.action !== 'unchanged');
+    const lastChange = ctx.group.status?.history?.find((h) => h.result === 'Succeeded')?.finishedAt;
+    const since = changed || !lastChange ? now : Date.parse(lastChange);
+    const timeoutMs = parseDuration(ctx.group.spec.timeout ?? '5m');
+    ctx.health = groupHealth(
+      ctx.applied.map((a) => ({ name: describeRef(a.ref), health: objectHealth(a.live) })),
+      now - since,
+      timeoutMs,
+    );
+    return ctx.health.status === 'Progressing' ? { requeueAfterMs: recheckMs(timeoutMs) } : undefined;
+  },
+};
+
+const STEPS = [resolveSource, render, apply, pruneStale, assessHealth];
 
 function ownerOf(group: AppGroup): Owner {
   return { groupName: group.metadata.name ?? '', groupNamespace: group.metadata.namespace ?? '' };
@@ -214,7 +250,8 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
     writeStatus(ctx, failure, generation, requested, started),
   );
   if (result.stop) return {};
-  return { requeueAfterMs: jitter(parseDuration(group.spec.interval ?? '5m'), deps.random()) };
+  const interval = jitter(parseDuration(group.spec.interval ?? '5m'), deps.random());
+  return { requeueAfterMs: Math.min(interval, result.requeueAfterMs ?? interval) };
 }
 
 /** Sets metadata.finalizers, guarded by resourceVersion (a concurrent change answers 409 and retries). */
@@ -307,15 +344,22 @@ async function writeStatus(
     ].slice(0, HISTORY_LIMIT);
   if (failure === undefined) {
     const message = `applied revision ${revision}`;
+    const health = ctx.health ?? { status: 'Unknown' as const, message: 'not assessed' };
     status = {
       ...base,
+      health,
       lastAppliedRevision: revision,
       inventory: nextInventory(old.inventory ?? [], ctx, true),
       sync: { status: 'Synced', ...(revision ? { revision } : {}) },
-      conditions: summarizeSuccess(
-        old.conditions ?? [],
-        REASON.ReconciliationSucceeded,
-        message,
+      conditions: setCondition(
+        summarizeSuccess(old.conditions ?? [], REASON.ReconciliationSucceeded, message, generation, now),
+        {
+          type: CONDITION.Healthy,
+          status:
+            health.status === 'Healthy' ? 'True' : health.status === 'Progressing' ? 'Unknown' : 'False',
+          reason: HEALTH_REASON[health.status],
+          message: health.message ?? '',
+        },
         generation,
         now,
       ),
@@ -347,6 +391,9 @@ async function writeStatus(
       REASON.ReconciliationSucceeded,
       `revision ${revision}: ${counts.created} created, ${counts.configured} configured, ${counts.deleted} deleted`,
     );
+  }
+  if (failure === undefined && ctx.health?.status === 'Degraded' && old.health?.status !== 'Degraded') {
+    await deps.events.emit(group, 'Warning', REASON.HealthCheckFailed, ctx.health.message ?? 'degraded');
   }
   const skipped = ctx.pruned?.skipped ?? [];
   if (skipped.length > 0) {
