@@ -17,6 +17,8 @@ export interface RunConfig {
   concurrency: number;
   logLevel: LogLevel;
   instance: string | undefined;
+  /** ServiceAccount AppGroups without spec.serviceAccountName apply as; undefined: the operator's identity. */
+  defaultServiceAccount: string | undefined;
   /** Watch only this namespace; undefined watches all. */
   watchNamespace: string | undefined;
   /** Environment for git children: only PATH is passed through. */
@@ -35,6 +37,9 @@ export const RUN_USAGE = `usage: shoal run [flags]
   --webhook-max-body N     largest webhook body in bytes (default 1048576)
   --concurrency N          workers per kind (default 4)
   --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
+  --default-service-account NAME
+                           AppGroups without spec.serviceAccountName apply as this ServiceAccount of their
+                           namespace (default: the operator's own identity)
   --log-level LEVEL        debug, info, warn or error (default info)
 `;
 
@@ -66,6 +71,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       concurrency: { type: 'string', default: '4' },
       'log-level': { type: 'string', default: 'info' },
       'watch-namespace': { type: 'string' },
+      'default-service-account': { type: 'string' },
     },
     strict: true,
   });
@@ -89,6 +95,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     logLevel: level as LogLevel,
     instance: env.POD_NAME,
     watchNamespace: values['watch-namespace'],
+    defaultServiceAccount: values['default-service-account'],
     gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
   };
 }

@@ -163,7 +163,18 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
       queues.AppGroup,
       config.concurrency,
       instrument('AppGroup', (key) =>
-        reconcileAppGroup({ kube, git, clock, events, random, sourceRetryMs: 5_000 }, key),
+        reconcileAppGroup(
+          {
+            kube,
+            git,
+            clock,
+            events,
+            random,
+            sourceRetryMs: 5_000,
+            ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
+          },
+          key,
+        ),
       ),
       { onError: onError('AppGroup') },
     ),

@@ -73,11 +73,35 @@ export class Kube {
   readonly config: KubeConfig;
   readonly #objects: ObjectApi;
   readonly #custom: CustomObjectsApi;
+  readonly #impersonated = new Map<string, Kube>();
 
   constructor(config: KubeConfig) {
     this.config = config;
     this.#objects = ObjectApi.fromConfig(config);
     this.#custom = config.makeApiClient(CustomObjectsApi);
+  }
+
+  /**
+   * A client that sends every request as `user` (Impersonate-User), for example
+   * `system:serviceaccount:shop:deployer`: the API server authorizes it as that identity, and never
+   * falls back to the operator's own. Cached per user (its discovery cache too).
+   */
+  impersonating(user: string): Kube {
+    const cached = this.#impersonated.get(user);
+    if (cached) return cached;
+    const current = this.config.getCurrentUser();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: this.config.getClusters(),
+      users: this.config
+        .getUsers()
+        .map((u) => (u.name === current?.name ? { ...u, impersonateUser: user } : u)),
+      contexts: this.config.getContexts(),
+      currentContext: this.config.getCurrentContext(),
+    });
+    const kube = new Kube(kc);
+    this.#impersonated.set(user, kube);
+    return kube;
   }
 
   /** Server-side apply of one object; returns what the server stored (or would store, on dry run). */

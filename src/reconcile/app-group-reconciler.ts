@@ -34,11 +34,15 @@ export interface AppGroupReconcilerDeps {
   random: () => number;
   /** How long to wait before looking again at a source that is not ready. */
   sourceRetryMs: number;
+  /** ServiceAccount (in the group's namespace) to apply as when spec.serviceAccountName is unset. */
+  defaultServiceAccount?: string;
 }
 
 interface Context {
   deps: AppGroupReconcilerDeps;
   group: AppGroup;
+  /** The client that renders, dry-runs, applies and prunes: the group's identity. */
+  applier: Kube;
   source?: GitSource;
   revision?: string;
   artifactDir?: string;
@@ -136,7 +140,7 @@ const render: Step<Context> = {
 const apply: Step<Context> = {
   name: 'apply',
   async run(ctx) {
-    ctx.applied = await applyStaged(ctx.deps.kube, ctx.objects, {
+    ctx.applied = await applyStaged(ctx.applier, ctx.objects, {
       onApplied: (a) => ctx.applied.push(a),
     });
     return undefined;
@@ -150,7 +154,7 @@ const pruneStale: Step<Context> = {
     if (!ctx.group.spec.prune) return undefined;
     const stale = staleEntries(ctx.group.status?.inventory ?? [], toInventory(ctx.applied));
     if (stale.length === 0) return undefined;
-    ctx.pruned = await prune(ctx.deps.kube, stale, ownerOf(ctx.group));
+    ctx.pruned = await prune(ctx.applier, stale, ownerOf(ctx.group));
     const failed = ctx.pruned.failed;
     if (failed.length > 0) {
       throw new ReconcileError(
@@ -238,12 +242,13 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
     namespace,
   });
   if (!group) return {};
-  if (group.metadata.deletionTimestamp) return finalize(deps, group);
+  const applier = applierFor(deps, group);
+  if (group.metadata.deletionTimestamp) return finalize(deps, group, applier);
   if (!group.metadata.finalizers?.includes(FINALIZER)) {
     await setFinalizers(deps.kube, group, [...(group.metadata.finalizers ?? []), FINALIZER]);
   }
   const started = deps.clock.now();
-  const ctx: Context = { deps, group, objects: [], applied: [] };
+  const ctx: Context = { deps, group, applier, objects: [], applied: [] };
   const generation = group.metadata.generation ?? 0;
   const requested = group.metadata.annotations?.[ANNOTATIONS.requestedAt];
   const result = await runAndReport(STEPS, ctx, (failure) =>
@@ -252,6 +257,17 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
   if (result.stop) return {};
   const interval = jitter(parseDuration(group.spec.interval ?? '5m'), deps.random());
   return { requeueAfterMs: Math.min(interval, result.requeueAfterMs ?? interval) };
+}
+
+/**
+ * The identity a group applies with: its spec.serviceAccountName, else the operator's configured
+ * default, both in the group's namespace (impersonated); else the operator's own.
+ */
+function applierFor(deps: AppGroupReconcilerDeps, group: AppGroup): Kube {
+  const sa = group.spec.serviceAccountName ?? deps.defaultServiceAccount;
+  return sa
+    ? deps.kube.impersonating(`system:serviceaccount:${group.metadata.namespace ?? ''}:${sa}`)
+    : deps.kube;
 }
 
 /** Sets metadata.finalizers, guarded by resourceVersion (a concurrent change answers 409 and retries). */
@@ -273,11 +289,15 @@ async function setFinalizers(kube: Kube, group: AppGroup, finalizers: string[]):
  * and keeps the finalizer until every delete succeeded; without it, orphans the objects. Then
  * removes the finalizer.
  */
-async function finalize(deps: AppGroupReconcilerDeps, group: AppGroup): Promise<ReconcileResult> {
+async function finalize(
+  deps: AppGroupReconcilerDeps,
+  group: AppGroup,
+  applier: Kube,
+): Promise<ReconcileResult> {
   if (!group.metadata.finalizers?.includes(FINALIZER)) return {};
   const inventory = group.status?.inventory ?? [];
   if (group.spec.prune && !group.spec.suspend && inventory.length > 0) {
-    const result = await prune(deps.kube, inventory, ownerOf(group));
+    const result = await prune(applier, inventory, ownerOf(group));
     if (result.failed.length > 0) {
       const status = { ...group.status, inventory: result.failed.map((f) => f.entry) };
       await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
