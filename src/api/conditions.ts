@@ -19,6 +19,7 @@ export const REASON = {
   RevisionNotFound: 'RevisionNotFound',
   SourceUnavailable: 'SourceUnavailable',
   SourceNotReady: 'SourceNotReady',
+  DependencyNotReady: 'DependencyNotReady',
   LimitExceeded: 'LimitExceeded',
   SecurityViolation: 'SecurityViolation',
   UrlNotAllowed: 'UrlNotAllowed',

@@ -1,5 +1,5 @@
 import { REASON } from '../api/conditions.ts';
-import { FIELD_MANAGERS } from '../api/group.ts';
+import { ANNOTATIONS, FIELD_MANAGERS } from '../api/group.ts';
 import { describeRef, groupOf, type ObjectRef, refOf, versionOf } from '../api/object-key.ts';
 import type { Kube, KubernetesObject } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
@@ -39,7 +39,12 @@ interface DryRun {
   item: RenderedObject;
   result?: KubernetesObject;
   error?: KubeApiError;
+  /** An immutable-field change on an object marked shoal.dev/force: enabled: delete, then create. */
+  recreate?: boolean;
 }
+
+const isImmutable = (e: KubeApiError) => e.code === 422 && /immutable/i.test(e.message);
+const forced = (o: KubeObject) => o.metadata.annotations?.[ANNOTATIONS.force] === 'enabled';
 
 async function dryRunAll(
   kube: Kube,
@@ -51,7 +56,9 @@ async function dryRunAll(
       const result = await kube.apply(item.object, { fieldManager, force: true, dryRun: true });
       return { item, result };
     } catch (err) {
-      return { item, error: KubeApiError.from(err) };
+      const error = KubeApiError.from(err);
+      if (isImmutable(error) && forced(item.object)) return { item, recreate: true };
+      return { item, error };
     }
   });
 }
@@ -72,7 +79,13 @@ function waitsForFirstStage(obj: KubeObject, err: KubeApiError, firstStage: read
 }
 
 function failure(failed: DryRun[]): ReconcileError {
-  const lines = failed.map((f) => `${describeRef(refOf(f.item.object))}: ${f.error?.message ?? 'failed'}`);
+  const hint = (f: DryRun) =>
+    f.error && isImmutable(f.error)
+      ? ` (annotate it ${ANNOTATIONS.force}: enabled to delete and recreate it)`
+      : '';
+  const lines = failed.map(
+    (f) => `${describeRef(refOf(f.item.object))}: ${f.error?.message ?? 'failed'}${hint(f)}`,
+  );
   return new ReconcileError(
     REASON.DryRunFailed,
     `dry-run failed for ${failed.length} object(s), nothing was applied: ${lines.join('; ')}`,
@@ -81,9 +94,10 @@ function failure(failed: DryRun[]): ReconcileError {
 
 async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Promise<AppliedObject> {
   const obj = dry.item.object;
-  const creating = !dry.result?.metadata?.resourceVersion;
+  const creating = !dry.recreate && !dry.result?.metadata?.resourceVersion;
   let applied: KubernetesObject;
   try {
+    if (dry.recreate) await deleteAndWait(kube, obj);
     if (dry.item.replicas && !creating) await handOverReplicas(kube, obj, dry.item.replicas.initial);
     const body = dry.item.replicas && creating ? withReplicas(obj, dry.item.replicas.initial) : obj;
     applied = await kube.apply(body, { fieldManager: opts.fieldManager, force: true, dryRun: false });
@@ -101,10 +115,31 @@ async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Prom
   }
   const before = dry.result?.metadata?.resourceVersion;
   const after = applied.metadata?.resourceVersion;
-  const action: ApplyAction = creating ? 'created' : before === after ? 'unchanged' : 'configured';
+  const action: ApplyAction = creating
+    ? 'created'
+    : dry.recreate || before !== after
+      ? 'configured'
+      : 'unchanged';
   const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action, live: applied };
   opts.onApplied?.(result);
   return result;
+}
+
+/** Deletes `obj` and waits until the API server no longer has it (its finalizers are done). */
+async function deleteAndWait(kube: Kube, obj: KubeObject, timeoutMs = 60_000): Promise<void> {
+  const ref = refOf(obj);
+  await kube.delete(obj, 'Background').catch((err: unknown) => {
+    if (KubeApiError.from(err).code !== 404) throw err;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while ((await kube.get(ref)) !== undefined) {
+    if (Date.now() > deadline)
+      throw new ReconcileError(
+        REASON.ApplyFailed,
+        `${describeRef(ref)} was not deleted within ${timeoutMs / 1000}s`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function withReplicas(obj: KubeObject, replicas: number): KubeObject {

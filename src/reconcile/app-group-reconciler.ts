@@ -104,6 +104,31 @@ const resolveSource: Step<Context> = {
   },
 };
 
+/** Waits until every AppGroup named in spec.dependsOn (same namespace) is Ready for its generation. */
+const checkDependencies: Step<Context> = {
+  name: 'checkDependencies',
+  async run(ctx) {
+    for (const dep of ctx.group.spec.dependsOn ?? []) {
+      const other = await ctx.deps.kube.get<AppGroup>({
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: KINDS.AppGroup.kind,
+        namespace: ctx.group.metadata.namespace,
+        name: dep.name,
+      });
+      const ready = other?.status?.conditions?.find((c) => c.type === CONDITION.Ready);
+      const current = other !== undefined && other.status?.observedGeneration === other.metadata.generation;
+      if (!other || !current || ready?.status !== 'True') {
+        throw new WaitingError(
+          REASON.DependencyNotReady,
+          `waiting for AppGroup ${dep.name} to be Ready${other ? '' : ' (it does not exist)'}`,
+          ctx.deps.sourceRetryMs,
+        );
+      }
+    }
+    return undefined;
+  },
+};
+
 const render: Step<Context> = {
   name: 'render',
   async run(ctx) {
@@ -191,7 +216,7 @@ const assessHealth: Step<Context> = {
   },
 };
 
-const STEPS = [resolveSource, render, apply, pruneStale, assessHealth];
+const STEPS = [resolveSource, checkDependencies, render, apply, pruneStale, assessHealth];
 
 function ownerOf(group: AppGroup): Owner {
   return { groupName: group.metadata.name ?? '', groupNamespace: group.metadata.namespace ?? '' };
