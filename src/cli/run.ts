@@ -6,6 +6,7 @@ import { REASON } from '../api/conditions.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import { keyOf } from '../api/object-key.ts';
+import { SyncMemo } from '../apply/sync-memo.ts';
 import type { RunConfig } from '../config.ts';
 import { startHealthServer } from '../http/health-server.ts';
 import { Metrics } from '../http/metrics.ts';
@@ -77,6 +78,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
     lsRemoteShareMs: 1_000,
   });
   const credentialsDir = join(config.cacheDir, 'credentials');
+  const memo = new SyncMemo();
   const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
@@ -170,6 +172,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
             clock,
             events,
             random,
+            memo,
             sourceRetryMs: 5_000,
             ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
           },

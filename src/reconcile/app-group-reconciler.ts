@@ -3,9 +3,10 @@ import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, FINALIZER, KINDS } from '../api/group.ts';
-import { describeRef, inventoryId } from '../api/object-key.ts';
+import { describeRef, inventoryId, keyOf } from '../api/object-key.ts';
 import { type AppliedObject, applyStaged } from '../apply/apply-staged.ts';
 import { type Owner, type PruneResult, prune, staleEntries } from '../apply/prune.ts';
+import { memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
 import { objectHealth } from '../health/rules.ts';
 import { type GroupHealth, groupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
@@ -36,6 +37,8 @@ export interface AppGroupReconcilerDeps {
   sourceRetryMs: number;
   /** ServiceAccount (in the group's namespace) to apply as when spec.serviceAccountName is unset. */
   defaultServiceAccount?: string;
+  /** What each group's last successful apply left, to skip re-syncs that would change nothing. */
+  memo: SyncMemo;
 }
 
 interface Context {
@@ -162,12 +165,28 @@ const render: Step<Context> = {
   },
 };
 
+/**
+ * Applies the rendered objects. When Git renders exactly what the last successful apply sent and
+ * every live object is still at the resourceVersion that apply left (one labelled LIST per kind),
+ * nothing is dry-run or written: a re-sync of an unchanged group costs a few reads.
+ */
 const apply: Step<Context> = {
   name: 'apply',
   async run(ctx) {
+    const memoKey = `${keyOf(ctx.group)}|${ctx.group.spec.serviceAccountName ?? ctx.deps.defaultServiceAccount ?? ''}`;
+    const memo = ctx.deps.memo.get(memoKey);
+    if (memo && SyncMemo.matches(memo, ctx.objects)) {
+      const unchanged = await unchangedSince(ctx.applier, ctx.objects, memo, ownerOf(ctx.group));
+      if (unchanged) {
+        ctx.applied = unchanged;
+        return undefined;
+      }
+    }
+    ctx.deps.memo.forget(memoKey);
     ctx.applied = await applyStaged(ctx.applier, ctx.objects, {
       onApplied: (a) => ctx.applied.push(a),
     });
+    ctx.deps.memo.set(memoKey, memoOf(ctx.objects, ctx.applied));
     return undefined;
   },
 };

@@ -82,7 +82,9 @@ describe('immutable fields and dependencies', () => {
     await o.group('app', { sourceRef: { name: 'repo' }, path: 'base', dependsOn: [{ name: 'platform' }] });
     const waiting = await o.groupReason('app', 'DependencyNotReady');
     expect(o.ready(waiting)?.message).toBe('waiting for AppGroup platform to be Ready (it does not exist)');
-    const commit = await repo.commit({ 'platform/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: platform}\n' });
+    const commit = await repo.commit({
+      'platform/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: platform}\n',
+    });
     await o.group('platform', { sourceRef: { name: 'repo' }, path: 'platform' });
     await o.groupAt('platform', commit);
     await o.groupAt('app', commit, 20_000);

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster.ts';
+import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { shoalObjects } from '../support/objects.ts';
+import { startShoal } from '../support/shoal.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { cp, kube, kubectl, newNamespace } = useCluster();
+
+// PodTemplates: a kind no other test uses, so the API server's own request counters for it are ours.
+const podTemplate = (i: number) => `apiVersion: v1
+kind: PodTemplate
+metadata: {name: t${i}, labels: {tier: web}}
+template:
+  metadata: {labels: {app: t${i}}}
+  spec: {containers: [{name: app, image: "registry.invalid/t:${i}"}]}
+`;
+
+/** apiserver_request_total for podtemplates, by verb (dry runs counted apart; SSA is verb APPLY). */
+async function podTemplateRequests(): Promise<Record<string, number>> {
+  const text = await kubectl('get', '--raw', '/metrics');
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{') || !line.includes('resource="podtemplates"')) continue;
+    const verb = line.match(/verb="([A-Z]+)"/)?.[1] ?? '?';
+    const dry = line.match(/dry_run="([^"]*)"/)?.[1];
+    const key = dry ? `${verb}(dry-run)` : verb;
+    out[key] = (out[key] ?? 0) + Number(line.split(' ').pop());
+  }
+  return out;
+}
+
+const diff = (a: Record<string, number>, b: Record<string, number>) =>
+  Object.fromEntries(
+    Object.keys({ ...a, ...b })
+      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
+
+describe('re-syncs', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const resync = async () => {
+    const token = `r-${Date.now()}`;
+    await kubectl('-n', ns, 'annotate', '--overwrite', 'appgroup', 'app', `shoal.dev/requested-at=${token}`);
+    await waitFor(
+      're-sync handled',
+      async () => (await o.getGroup('app'))?.status?.lastHandledReconcileAt === token,
+    );
+  };
+
+  beforeAll(async () => {
+    ns = await newNamespace('resync');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo(
+      Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`apps/t${i}.yaml`, podTemplate(i)])),
+    );
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1h' });
+    await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it('a re-sync of an unchanged group writes nothing and dry-runs nothing: one LIST', async () => {
+    await resync();
+    const before = await podTemplateRequests();
+    await resync();
+    expect(diff(before, await podTemplateRequests())).toEqual({ LIST: 1 });
+  });
+
+  it('drift by hand (kubectl edit) is reverted at the next sync, by a full dry-run and apply', async () => {
+    await kubectl('-n', ns, 'label', '--overwrite', 'podtemplate', 't3', 'tier=hacked');
+    const before = await podTemplateRequests();
+    await resync();
+    const live = await kube.get<{ metadata: { labels: Record<string, string> } }>({
+      apiVersion: 'v1',
+      kind: 'PodTemplate',
+      namespace: ns,
+      name: 't3',
+    });
+    expect(live?.metadata.labels.tier).toBe('web');
+    const spent = diff(before, await podTemplateRequests());
+    // Server-side apply is counted as verb APPLY; dry runs carry dry_run="All".
+    expect(spent['APPLY(dry-run)']).toBe(10);
+    expect(spent.APPLY).toBe(10);
+  });
+});
