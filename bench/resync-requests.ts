@@ -1,0 +1,181 @@
+// API requests for re-syncs of an unchanged 50-object AppGroup, counted by the API server itself
+// (apiserver_request_total), against the cost of one dry-run per object.
+//
+//   npm run bench -- resync-requests [--objects 50] [--window 30] [--json out.json]
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { AppGroup } from '../src/api/app-group.ts';
+import { runOperator } from '../src/cli/run.ts';
+import { parseRunConfig } from '../src/config.ts';
+import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import {
+  ensureBinaries,
+  installCrds,
+  kubectl,
+  startControlPlane,
+  stopControlPlane,
+} from '../test/controlplane/control-plane.ts';
+import { gitRepo } from '../test/support/git-repo.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    objects: { type: 'string', default: '50' },
+    window: { type: 'string', default: '30' },
+    json: { type: 'string' },
+  },
+});
+const objects = Number(values.objects);
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+const kinds = [
+  (i: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm${i}}\ndata: {i: "${i}"}\n`,
+  (i: number) =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: svc${i}}\nspec: {ports: [{port: 80}], selector: {app: a${i}}}\n`,
+  (i: number) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa${i}}\n`,
+  (i: number) =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d${i}}\nspec:\n  selector: {matchLabels: {app: d${i}}}\n  template:\n    metadata: {labels: {app: d${i}}}\n    spec: {containers: [{name: c, image: "registry.invalid/d:1"}]}\n`,
+  (i: number) => `apiVersion: v1\nkind: Secret\nmetadata: {name: s${i}}\nstringData: {k: v${i}}\n`,
+];
+
+const SHOAL_RESOURCES = new Set([
+  'configmaps',
+  'services',
+  'serviceaccounts',
+  'deployments',
+  'secrets',
+  'appgroups',
+  'gitsources',
+  'events',
+]);
+
+type Counts = { reads: number; writes: number; dryRuns: number; byVerb: Record<string, number> };
+
+async function requests(cp: Parameters<typeof kubectl>[0]): Promise<Counts> {
+  const text = (await kubectl(cp, ['get', '--raw', '/metrics'])).stdout;
+  const c: Counts = { reads: 0, writes: 0, dryRuns: 0, byVerb: {} };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{') || !line.includes('component="apiserver"')) continue;
+    // Only the resources Shoal touches: the API server's own housekeeping (leases, flow control)
+    // and the long-running watches are not the re-sync's.
+    if (line.includes('verb="WATCH"')) continue;
+    const resource = line.match(/resource="([^"]*)"/)?.[1] ?? '';
+    if (!SHOAL_RESOURCES.has(resource)) continue;
+    const verb = line.match(/verb="([A-Z]+)"/)?.[1] ?? '?';
+    const dry = /dry_run="All"/.test(line);
+    const n = Number(line.split(' ').pop());
+    const key = `${verb}${dry ? '(dry-run)' : ''} ${line.match(/resource="([^"]*)"/)?.[1]}${line.match(/subresource="([^"]*)"/)?.[1] ? `/${line.match(/subresource="([^"]*)"/)?.[1]}` : ''}`;
+    c.byVerb[key] = (c.byVerb[key] ?? 0) + n;
+    if (dry) c.dryRuns += n;
+    else if (['GET', 'LIST'].includes(verb)) c.reads += n;
+    else c.writes += n;
+  }
+  return c;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-resync-'));
+const cp = await startControlPlane({ dir: join(dir, 'cp'), binDir: await ensureBinaries(say), log: say });
+const files = Object.fromEntries(
+  Array.from({ length: objects }, (_, i) => [
+    `apps/o${i}.yaml`,
+    (kinds[i % kinds.length] as (i: number) => string)(i),
+  ]),
+);
+const repo = await gitRepo(files);
+try {
+  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
+  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
+  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+  const config = parseRunConfig(
+    [
+      '--kubeconfig',
+      cp.kubeconfig,
+      '--allow-file-urls',
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--webhook-addr=',
+      '--cache-dir',
+      join(dir, 'cache'),
+      '--log-level',
+      'error',
+    ],
+    { PATH: process.env.PATH },
+  );
+  const operator = await runOperator(config, () => {});
+  const metricsUrl = `http://127.0.0.1:${(operator.server.address() as AddressInfo).port}/metrics`;
+  const reconciles = async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('shoal_reconcile_total{') &&
+          l.includes('kind="AppGroup"') &&
+          l.includes('result="success"'),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  await kube.apply({
+    apiVersion: 'shoal.dev/v1alpha1',
+    kind: 'GitSource',
+    metadata: { name: 'repo', namespace: 'bench' },
+    spec: { url: repo.url, interval: '1h' },
+  });
+  // Deployments never become available on tier A, which would keep the group re-checking health;
+  // a 5 s interval makes periodic re-syncs the thing measured.
+  await kube.apply({
+    apiVersion: 'shoal.dev/v1alpha1',
+    kind: 'AppGroup',
+    metadata: { name: 'app', namespace: 'bench' },
+    spec: { sourceRef: { name: 'repo' }, path: 'apps', interval: '5s', timeout: '1s' },
+  });
+  for (;;) {
+    const g = await kube.get<AppGroup>({
+      apiVersion: 'shoal.dev/v1alpha1',
+      kind: 'AppGroup',
+      namespace: 'bench',
+      name: 'app',
+    });
+    if (g?.status?.lastAppliedRevision && g.status.health?.status === 'Degraded') break;
+    await sleep(200);
+  }
+  await sleep(6_000);
+  const firstRun = await requests(cp);
+  const r0 = await reconciles();
+  await sleep(Number(values.window) * 1000);
+  const after = await requests(cp);
+  const runs = (await reconciles()) - r0;
+  await operator.stop();
+  const per = (n: number) => n / Math.max(1, runs);
+  const byVerb = Object.fromEntries(
+    Object.entries(after.byVerb)
+      .map(([k, v]) => [k, per(v - (firstRun.byVerb[k] ?? 0))])
+      .filter(([, v]) => (v as number) > 0),
+  );
+  const result = {
+    objects,
+    resyncs: runs,
+    perResync: {
+      reads: per(after.reads - firstRun.reads),
+      writes: per(after.writes - firstRun.writes),
+      dryRuns: per(after.dryRuns - firstRun.dryRuns),
+      byVerb,
+    },
+    baselineOneDryRunPerObject: objects,
+  };
+  if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(
+    `re-sync of an unchanged ${objects}-object AppGroup (${runs} re-syncs): ${result.perResync.writes} writes, ` +
+      `${result.perResync.dryRuns} dry-runs, ${result.perResync.reads.toFixed(1)} reads per re-sync ` +
+      `(one dry-run per object would be ${objects} requests)\n`,
+  );
+} finally {
+  await stopControlPlane(cp);
+  await repo.remove();
+  await rm(dir, { recursive: true, force: true });
+}
