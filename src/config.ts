@@ -99,3 +99,44 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
   };
 }
+
+/** `shoal render <dir>` and `shoal diff <dir>` flags. */
+export interface DirCommandConfig {
+  dir: string;
+  namespace: string;
+  group?: { namespace: string; name: string };
+  output: 'text' | 'json-patch';
+  kube: KubeConfigSource;
+}
+
+export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirCommandConfig {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n', default: 'default' },
+      group: { type: 'string' },
+      output: { type: 'string', short: 'o', default: 'text' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+    },
+    strict: true,
+  });
+  const dir = positionals[0];
+  if (!dir || positionals.length > 1) throw new Error('expected exactly one directory');
+  if (values.output !== 'text' && values.output !== 'json-patch')
+    throw new Error('--output must be text or json-patch');
+  let group: DirCommandConfig['group'];
+  if (values.group) {
+    const [namespace, name] = values.group.split('/');
+    if (!namespace || !name) throw new Error('--group must be <namespace>/<name>');
+    group = { namespace, name };
+  }
+  return {
+    dir,
+    namespace: values.namespace,
+    ...(group ? { group } : {}),
+    output: values.output,
+    kube: kubeSource(values.kubeconfig, values.context, env),
+  };
+}

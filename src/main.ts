@@ -1,11 +1,18 @@
+import { diffCommand } from './cli/diff.ts';
+import { renderCommand } from './cli/render.ts';
 import { runOperator } from './cli/run.ts';
-import { parseRunConfig, RUN_USAGE } from './config.ts';
+import { parseDirCommand, parseRunConfig, RUN_USAGE } from './config.ts';
 import { jsonLogger } from './runtime/logger.ts';
 
 const USAGE = `shoal: a GitOps reconciler for Kubernetes
 
-  shoal run [flags]        the operator (see: shoal run --help)
-  shoal version            print the version
+  shoal run [flags]                      the operator (see: shoal run --help)
+  shoal render <dir> [-n ns] [--group ns/name]
+                                         the desired objects as YAML; no cluster needed
+  shoal diff <dir> [-n ns] [--group ns/name] [-o text|json-patch] [--kubeconfig PATH]
+                                         what applying <dir> would change (server-side dry-run);
+                                         exit status 1 when anything would change
+  shoal version                          print the version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +47,21 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'render': {
+      const cfg = parseDirCommand(rest, process.env);
+      return renderCommand(
+        {
+          dir: cfg.dir,
+          namespace: cfg.namespace,
+          ...(cfg.group ? { owner: { groupName: cfg.group.name, groupNamespace: cfg.group.namespace } } : {}),
+        },
+        (s) => process.stdout.write(s),
+      );
+    }
+    case 'diff': {
+      const cfg = parseDirCommand(rest, process.env);
+      return diffCommand(cfg, (s) => process.stdout.write(s));
+    }
     case 'version':
     case '--version':
       process.stdout.write('shoal 0.1.0\n');
@@ -62,6 +84,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`shoal: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = 2;
   },
 );

@@ -11,10 +11,9 @@ import { objectHealth } from '../health/rules.ts';
 import { type GroupHealth, groupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import { applyPatches } from '../render/apply-patches.ts';
 import { decorate } from '../render/decorate.ts';
-import { parseManifests, type RenderedObject } from '../render/parse-manifests.ts';
-import { readManifests } from '../render/read-manifests.ts';
+import { loadManifests } from '../render/load.ts';
+import type { RenderedObject } from '../render/parse-manifests.ts';
 import { assignReplicaOwnership } from '../render/replica-ownership.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
@@ -135,15 +134,17 @@ const checkDependencies: Step<Context> = {
 const render: Step<Context> = {
   name: 'render',
   async run(ctx) {
-    const files = await readManifests(ctx.artifactDir ?? '', ctx.group.spec.path ?? '.');
-    const parsed = applyPatches(parseManifests(files), ctx.group.spec.patches ?? []);
+    const parsed = await loadManifests(
+      ctx.artifactDir ?? '',
+      ctx.group.spec.path ?? '.',
+      ctx.group.spec.patches ?? [],
+    );
     const scopes = await resolveScopes(
       ctx.deps.kube,
       parsed.map((p) => p.object),
     );
     const decorated = decorate(parsed, {
-      groupName: ctx.group.metadata.name ?? '',
-      groupNamespace: ctx.group.metadata.namespace ?? '',
+      owner: ownerOf(ctx.group),
       targetNamespace: ctx.group.spec.targetNamespace ?? ctx.group.metadata.namespace ?? 'default',
       namespaced: scopes,
     });

@@ -3,13 +3,8 @@ import { groupOf } from '../api/object-key.ts';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { KubeObject } from '../render/parse-manifests.ts';
+import { bundledScopes } from '../render/scopes.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
-
-interface CrdSpec {
-  group?: string;
-  scope?: string;
-  names?: { kind?: string };
-}
 
 /**
  * Finds out whether each kind among `objects` is namespaced: from a CRD in the same set when it
@@ -20,13 +15,7 @@ export async function resolveScopes(
   kube: Kube,
   objects: readonly KubeObject[],
 ): Promise<(apiVersion: string, kind: string) => boolean> {
-  const fromBundle = new Map<string, boolean>();
-  for (const o of objects) {
-    if (o.kind !== 'CustomResourceDefinition') continue;
-    const spec = o.spec as CrdSpec | undefined;
-    if (spec?.group && spec.names?.kind)
-      fromBundle.set(`${spec.group}/${spec.names.kind}`, spec.scope !== 'Cluster');
-  }
+  const fromBundle = bundledScopes(objects);
   const known = new Map<string, boolean>();
   const kinds = new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, o]));
   await Promise.all(

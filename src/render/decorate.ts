@@ -5,8 +5,8 @@ import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { KubeObject, RenderedObject } from './parse-manifests.ts';
 
 export interface DecorateOptions {
-  groupName: string;
-  groupNamespace: string;
+  /** The owning group, whose owner labels every object gets; none for `shoal render` without --group. */
+  owner?: { groupName: string; groupNamespace: string };
   /** Namespace for namespaced objects that name none. */
   targetNamespace: string;
   /** Whether a kind is namespaced (from discovery; looked up by the caller). */
@@ -28,11 +28,19 @@ export function decorate(objects: readonly RenderedObject[], opts: DecorateOptio
       metadata: {
         ...metadata,
         ...(namespaced ? { namespace: object.metadata.namespace ?? opts.targetNamespace } : {}),
-        labels: {
-          ...object.metadata.labels,
-          [LABELS.groupName]: opts.groupName,
-          [LABELS.groupNamespace]: opts.groupNamespace,
-        },
+        ...(opts.owner || object.metadata.labels
+          ? {
+              labels: {
+                ...object.metadata.labels,
+                ...(opts.owner
+                  ? {
+                      [LABELS.groupName]: opts.owner.groupName,
+                      [LABELS.groupNamespace]: opts.owner.groupNamespace,
+                    }
+                  : {}),
+              },
+            }
+          : {}),
       },
     };
     const ref = refOf(next);

@@ -38,8 +38,7 @@ describe('inventory ids', () => {
 
 describe('decorate', () => {
   const opts = {
-    groupName: 'shop',
-    groupNamespace: 'apps',
+    owner: { groupName: 'shop', groupNamespace: 'apps' },
     targetNamespace: 'shop',
     namespaced: (_: string, kind: string) => kind !== 'Namespace',
   };

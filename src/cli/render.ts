@@ -1,0 +1,26 @@
+import { resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { decorate } from '../render/decorate.ts';
+import { loadManifests } from '../render/load.ts';
+import { offlineScopes } from '../render/scopes.ts';
+
+export interface RenderCommand {
+  dir: string;
+  namespace: string;
+  owner?: { groupName: string; groupNamespace: string };
+}
+
+/**
+ * `shoal render <dir>`: the desired objects as YAML, no cluster needed (scopes from a built-in table
+ * and the CRDs in the set). Errors name the file, as in a sync.
+ */
+export async function renderCommand(cmd: RenderCommand, out: (s: string) => void): Promise<number> {
+  const loaded = await loadManifests(resolve(cmd.dir), '.');
+  const objects = decorate(loaded, {
+    ...(cmd.owner ? { owner: cmd.owner } : {}),
+    targetNamespace: cmd.namespace,
+    namespaced: offlineScopes(loaded.map((l) => l.object)),
+  });
+  out(objects.map((o) => `# Source: ${o.source}\n${stringify(o.object, { lineWidth: 0 })}`).join('---\n'));
+  return 0;
+}
