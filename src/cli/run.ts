@@ -16,6 +16,7 @@ import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { describeFailure } from '../reconcile/summarize.ts';
+import { RenderCache } from '../render/render-cache.ts';
 import { realClock } from '../runtime/clock.ts';
 import { type Reconcile, runWorkers } from '../runtime/controller.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
@@ -79,6 +80,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
   });
   const credentialsDir = join(config.cacheDir, 'credentials');
   const memo = new SyncMemo();
+  const renderCache = new RenderCache();
   const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
@@ -173,6 +175,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
             events,
             random,
             memo,
+            renderCache,
             sourceRetryMs: 5_000,
             ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
           },

@@ -14,6 +14,7 @@ import type { EventRecorder } from '../kube/events.ts';
 import { decorate } from '../render/decorate.ts';
 import { loadManifests } from '../render/load.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
+import type { RenderCache } from '../render/render-cache.ts';
 import { assignReplicaOwnership } from '../render/replica-ownership.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
@@ -38,6 +39,8 @@ export interface AppGroupReconcilerDeps {
   defaultServiceAccount?: string;
   /** What each group's last successful apply left, to skip re-syncs that would change nothing. */
   memo: SyncMemo;
+  /** Parsed manifests by tree digest and path. */
+  renderCache: RenderCache;
 }
 
 interface Context {
@@ -47,6 +50,7 @@ interface Context {
   applier: Kube;
   source?: GitSource;
   revision?: string;
+  digest?: string;
   artifactDir?: string;
   objects: RenderedObject[];
   applied: AppliedObject[];
@@ -101,6 +105,7 @@ const resolveSource: Step<Context> = {
     }
     ctx.source = source;
     ctx.revision = revision;
+    ctx.digest = digest;
     ctx.artifactDir = ctx.deps.git.artifactDir(digest);
     return undefined;
   },
