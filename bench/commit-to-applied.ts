@@ -1,8 +1,11 @@
-// Commit-to-applied latency of a poll-triggered sync: commit to a real repository, then time until
-// the AppGroup's status.lastAppliedRevision names the commit. Prints figures; never fails on them.
+// Commit-to-applied latency: commit to a real repository (changing every object of the group), then
+// time until the AppGroup's status.lastAppliedRevision names the commit, triggered by the poll or by
+// a signed push webhook. Prints figures; never fails on them.
 //
-//   npm run bench -- commit-to-applied [--commits 20] [--interval 2s] [--json out.json]
+//   npm run bench -- commit-to-applied [--commits 20] [--objects 1] [--interval 2s] [--webhook] [--json out.json]
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,7 +28,9 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     commits: { type: 'string', default: '20' },
+    objects: { type: 'string', default: '1' },
     interval: { type: 'string', default: '2s' },
+    webhook: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -36,9 +41,17 @@ const say = (s: string) => process.stderr.write(`${s}\n`);
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
 const binDir = await ensureBinaries(say);
 const cp = await startControlPlane({ dir, binDir, log: say });
-const repo = await gitRepo({
-  'apps/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench}\ndata: {n: "0"}\n',
-});
+const objects = Number(values.objects);
+const TOKEN = 'bench-token';
+/** The group's files at change `n`: every object changes. */
+const files = (n: number) =>
+  Object.fromEntries(
+    Array.from({ length: objects }, (_, k) => [
+      `apps/cm${k}.yaml`,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench${k}}\ndata: {n: "${n}"}\n`,
+    ]),
+  );
+const repo = await gitRepo(files(0));
 try {
   await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
   const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
@@ -51,7 +64,7 @@ try {
       '--allow-file-urls',
       '--metrics-addr',
       '127.0.0.1:0',
-      '--webhook-addr=',
+      values.webhook ? '--webhook-addr=127.0.0.1:0' : '--webhook-addr=',
       '--cache-dir',
       join(dir, 'cache'),
       '--log-level',
@@ -64,8 +77,33 @@ try {
     apiVersion: 'shoal.dev/v1alpha1',
     kind: 'GitSource',
     metadata: { name: 'repo', namespace: ns },
-    spec: { url: repo.url, interval: values.interval },
+    spec: {
+      url: repo.url,
+      interval: values.webhook ? '1h' : values.interval,
+      webhookSecretRef: { name: 'hook' },
+    },
   });
+  await kube.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'hook', namespace: ns },
+    stringData: { token: TOKEN },
+  });
+  const hookPort = (operator.webhookServer?.address() as AddressInfo | undefined)?.port;
+  const push = async (commit: string) => {
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      after: commit,
+      repository: { clone_url: repo.url },
+    });
+    const signature = `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`;
+    const res = await fetch(`http://127.0.0.1:${hookPort}/hooks/github`, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push', 'x-hub-signature-256': signature },
+      body,
+    });
+    if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
+  };
   await kube.apply({
     apiVersion: 'shoal.dev/v1alpha1',
     kind: 'AppGroup',
@@ -92,20 +130,21 @@ try {
   const latencies: number[] = [];
   for (let i = 1; i <= commits; i++) {
     // Commit at a random phase of the poll cycle, as real pushes are.
-    await sleep(Math.random() * intervalMs);
-    const commit = await repo.commit({
-      'apps/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench}\ndata: {n: "${i}"}\n`,
-    });
+    if (!values.webhook) await sleep(Math.random() * intervalMs);
+    const commit = await repo.commit(files(i));
     const t0 = performance.now();
+    if (values.webhook) await push(commit);
     await waitApplied(commit);
     latencies.push(performance.now() - t0);
     say(`commit ${i}/${commits}: applied after ${latencies.at(-1)?.toFixed(0)} ms`);
   }
   await operator.stop();
 
+  const trigger = values.webhook ? 'webhook' : `poll every ${values.interval}`;
   const result = {
-    benchmark: 'commit-to-applied (poll)',
-    pollIntervalMs: intervalMs,
+    benchmark: `commit-to-applied (${trigger})`,
+    objects,
+    pollIntervalMs: values.webhook ? null : intervalMs,
     commits,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -114,9 +153,11 @@ try {
   };
   if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
   process.stdout.write(
-    `commit-to-applied (poll every ${values.interval}, ${commits} commits): p50 ${result.p50Ms.toFixed(0)} ms, ` +
-      `p99 ${result.p99Ms.toFixed(0)} ms, max ${result.maxMs.toFixed(0)} ms, mean ${result.meanMs.toFixed(0)} ms ` +
-      `(mean minus half the interval, the sync's own share: ${(result.meanMs - intervalMs / 2).toFixed(0)} ms)\n`,
+    `commit-to-applied (${trigger}, ${objects} objects changed per commit, ${commits} commits): p50 ${result.p50Ms.toFixed(0)} ms, ` +
+      `p99 ${result.p99Ms.toFixed(0)} ms, max ${result.maxMs.toFixed(0)} ms, mean ${result.meanMs.toFixed(0)} ms` +
+      (values.webhook
+        ? '\n'
+        : ` (mean minus half the interval, the sync's own share: ${(result.meanMs - intervalMs / 2).toFixed(0)} ms)\n`),
   );
 } finally {
   await stopControlPlane(cp);

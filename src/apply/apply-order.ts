@@ -38,7 +38,7 @@ export function isFirstStage(obj: KubeObject): boolean {
   return (FIRST_STAGE as readonly string[]).includes(obj.kind);
 }
 
-function rank(kind: string): number {
+export function rank(kind: string): number {
   const first = (FIRST_STAGE as readonly string[]).indexOf(kind);
   if (first >= 0) return first;
   const i = KIND_ORDER.indexOf(kind);
@@ -53,4 +53,15 @@ export function sortForApply<T extends { object: KubeObject }>(items: readonly T
     const ns = (a.object.metadata.namespace ?? '').localeCompare(b.object.metadata.namespace ?? '');
     return ns !== 0 ? ns : a.object.metadata.name.localeCompare(b.object.metadata.name);
   });
+}
+
+/** Splits items (already sorted) into runs of the same kind rank: one run may be applied at once. Pure. */
+export function byRank<T extends { object: KubeObject }>(sorted: readonly T[]): T[][] {
+  const runs: T[][] = [];
+  for (const item of sorted) {
+    const last = runs.at(-1);
+    if (last && rank((last[0] as T).object.kind) === rank(item.object.kind)) last.push(item);
+    else runs.push([item]);
+  }
+  return runs;
 }

@@ -6,7 +6,7 @@ import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { KubeObject, RenderedObject } from '../render/parse-manifests.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
-import { isFirstStage, sortForApply } from './apply-order.ts';
+import { byRank, isFirstStage, sortForApply } from './apply-order.ts';
 import { waitForCrds } from './wait-crds.ts';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -34,6 +34,8 @@ export const DEFAULT_APPLY_STAGED_OPTIONS: ApplyStagedOptions = {
 
 /** Dry-runs in flight at once: enough to hide latency, few enough not to trip API priority and fairness. */
 const DRY_RUN_CONCURRENCY = 8;
+/** Applies in flight at once, within one kind rank (kinds still go in order). */
+const APPLY_CONCURRENCY = 8;
 
 interface DryRun {
   item: RenderedObject;
@@ -209,7 +211,9 @@ export async function applyStaged(
   if (failed.length > 0) throw failure(failed);
 
   const results: AppliedObject[] = [];
-  for (const d of dryFirst) results.push(await applyOne(kube, d, opts));
+  for (const run of byRank(dryFirst.map((d) => ({ ...d, object: d.item.object })))) {
+    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts))));
+  }
   const crds = firstObjects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
   if (crds.length > 0) await waitForCrds(kube, crds, opts.crdTimeoutMs);
 
@@ -221,6 +225,9 @@ export async function applyStaged(
   const failedLater = redo.filter((d) => d.error);
   if (failedLater.length > 0) throw failure(failedLater);
   const byItem = new Map(redo.map((d) => [d.item, d]));
-  for (const d of dryRest) results.push(await applyOne(kube, byItem.get(d.item) ?? d, opts));
+  const ready = dryRest.map((d) => byItem.get(d.item) ?? d);
+  for (const run of byRank(ready.map((d) => ({ ...d, object: d.item.object })))) {
+    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts))));
+  }
   return results;
 }

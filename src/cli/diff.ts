@@ -8,6 +8,7 @@ import { KubeApiError } from '../kube/kube-api-error.ts';
 import { resolveScopes } from '../reconcile/resolve-scopes.ts';
 import { decorate } from '../render/decorate.ts';
 import { loadManifests } from '../render/load.ts';
+import { ManifestParser } from '../render/parse-in-worker.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
 
 export interface DiffCommand {
@@ -61,7 +62,8 @@ export async function diffCommand(
   kubeClient?: Kube,
 ): Promise<number> {
   const kube = kubeClient ?? new Kube(loadKubeConfig(cmd.kube));
-  const loaded = await loadManifests(resolve(cmd.dir), '.');
+  const parser = new ManifestParser();
+  const loaded = await loadManifests(parser, resolve(cmd.dir), '.').finally(() => parser.close());
   const owner = cmd.group ? { groupName: cmd.group.name, groupNamespace: cmd.group.namespace } : undefined;
   const objects = decorate(loaded, {
     ...(owner ? { owner } : {}),

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { decorate } from '../render/decorate.ts';
 import { loadManifests } from '../render/load.ts';
+import { ManifestParser } from '../render/parse-in-worker.ts';
 import { offlineScopes } from '../render/scopes.ts';
 
 export interface RenderCommand {
@@ -15,7 +16,8 @@ export interface RenderCommand {
  * and the CRDs in the set). Errors name the file, as in a sync.
  */
 export async function renderCommand(cmd: RenderCommand, out: (s: string) => void): Promise<number> {
-  const loaded = await loadManifests(resolve(cmd.dir), '.');
+  const parser = new ManifestParser();
+  const loaded = await loadManifests(parser, resolve(cmd.dir), '.').finally(() => parser.close());
   const objects = decorate(loaded, {
     ...(cmd.owner ? { owner: cmd.owner } : {}),
     targetNamespace: cmd.namespace,

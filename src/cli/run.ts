@@ -16,6 +16,7 @@ import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { describeFailure } from '../reconcile/summarize.ts';
+import { ManifestParser } from '../render/parse-in-worker.ts';
 import { RenderCache } from '../render/render-cache.ts';
 import { realClock } from '../runtime/clock.ts';
 import { type Reconcile, runWorkers } from '../runtime/controller.ts';
@@ -81,6 +82,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
   const credentialsDir = join(config.cacheDir, 'credentials');
   const memo = new SyncMemo();
   const renderCache = new RenderCache();
+  const parser = new ManifestParser();
   const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
@@ -176,6 +178,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
             random,
             memo,
             renderCache,
+            parser,
             sourceRetryMs: 5_000,
             ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
           },
@@ -252,6 +255,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
       await Promise.all(stops.map((s) => s()));
       await workers;
       await new Promise((resolve) => server.close(resolve));
+      await parser.close();
     },
   };
 }

@@ -13,8 +13,9 @@ import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { decorate } from '../render/decorate.ts';
 import { loadManifests } from '../render/load.ts';
+import type { ManifestParser } from '../render/parse-in-worker.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
-import type { RenderCache } from '../render/render-cache.ts';
+import { RenderCache } from '../render/render-cache.ts';
 import { assignReplicaOwnership } from '../render/replica-ownership.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
@@ -41,6 +42,8 @@ export interface AppGroupReconcilerDeps {
   memo: SyncMemo;
   /** Parsed manifests by tree digest and path. */
   renderCache: RenderCache;
+  /** Parses manifests off the event loop. */
+  parser: ManifestParser;
 }
 
 interface Context {
@@ -139,13 +142,12 @@ const checkDependencies: Step<Context> = {
 const render: Step<Context> = {
   name: 'render',
   async run(ctx) {
-    const parsed = await loadManifests(
-      ctx.artifactDir ?? '',
-      ctx.group.spec.path ?? '.',
-      ctx.group.spec.patches ?? [],
+    const { path = '.', patches = [] } = ctx.group.spec;
+    const parsed = await ctx.deps.renderCache.get(RenderCache.key(ctx.digest ?? '', path, patches), () =>
+      loadManifests(ctx.deps.parser, ctx.artifactDir ?? '', path, patches),
     );
     const scopes = await resolveScopes(
-      ctx.deps.kube,
+      ctx.applier,
       parsed.map((p) => p.object),
     );
     const decorated = decorate(parsed, {

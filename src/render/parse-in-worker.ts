@@ -5,7 +5,7 @@ import type { ManifestFile } from './manifest-file.ts';
 import { DEFAULT_PARSE_BUDGET, type ParseBudget, type RenderedObject } from './parse-manifests.ts';
 
 export interface WorkerLimits {
-  /** The parse is abandoned (the worker terminated) after this long. */
+  /** A parse is abandoned (and the worker replaced) after this long. */
   timeoutMs: number;
   /** V8 heap cap of the worker, in MB: a memory bomb kills the worker, not the operator. */
   maxOldGenerationSizeMb: number;
@@ -15,57 +15,96 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = { timeoutMs: 10_000, maxOldGe
 
 const WORKER = new URL('./parse-worker-main.ts', import.meta.url);
 
+type Reply = { id: number; ok?: RenderedObject[]; error?: { reason?: string; message: string } };
+
 /**
- * parseManifests in a worker thread with a deadline and a heap cap, so that hostile YAML cannot stall
- * the event loop that serves webhooks, probes and other reconciles. Same results and errors as the
- * pure function; a timeout or a crash of the worker is ParseFailed.
+ * parseManifests in a long-lived worker thread with a deadline and a heap cap, so that hostile YAML
+ * cannot stall the event loop that serves webhooks, probes and other reconciles. Jobs run one at a
+ * time; a job past its deadline terminates the worker, and the next job starts a fresh one. Same
+ * results and errors as the pure function; a timeout or a crash is ParseFailed.
  */
-export function parseInWorker(
-  files: readonly ManifestFile[],
-  budget: ParseBudget = DEFAULT_PARSE_BUDGET,
-  limits: WorkerLimits = DEFAULT_WORKER_LIMITS,
-): Promise<RenderedObject[]> {
-  return new Promise((resolve, reject) => {
+export class ManifestParser {
+  readonly #limits: WorkerLimits;
+  #worker: Worker | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #nextId = 0;
+
+  constructor(limits: WorkerLimits = DEFAULT_WORKER_LIMITS) {
+    this.#limits = limits;
+  }
+
+  parse(
+    files: readonly ManifestFile[],
+    budget: ParseBudget = DEFAULT_PARSE_BUDGET,
+  ): Promise<RenderedObject[]> {
+    const run = this.#queue.catch(() => {}).then(() => this.#run(files, budget));
+    this.#queue = run;
+    return run;
+  }
+
+  #spawn(): Worker {
     const worker = new Worker(WORKER, {
-      workerData: { files, budget },
-      resourceLimits: { maxOldGenerationSizeMb: limits.maxOldGenerationSizeMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.#limits.maxOldGenerationSizeMb },
     });
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-      void worker.terminate();
-    };
-    const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(
-            new ReconcileError(
-              REASON.ParseFailed,
-              `parsing took longer than ${limits.timeoutMs / 1000}s; abandoned`,
-            ),
-          ),
-        ),
-      limits.timeoutMs,
-    );
-    worker.once('message', (m: { ok?: RenderedObject[]; error?: { reason?: string; message: string } }) =>
-      finish(() => {
+    worker.unref();
+    return worker;
+  }
+
+  #run(files: readonly ManifestFile[], budget: ParseBudget): Promise<RenderedObject[]> {
+    this.#worker ??= this.#spawn();
+    const worker = this.#worker;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const discard = () => {
+        if (this.#worker === worker) this.#worker = undefined;
+        void worker.terminate();
+      };
+      const onMessage = (m: Reply) => {
+        if (m.id !== id) return;
+        cleanup();
         if (m.ok) resolve(m.ok);
         else
           reject(
             new ReconcileError(m.error?.reason ?? REASON.ParseFailed, m.error?.message ?? 'parse failed'),
           );
-      }),
-    );
-    worker.once('error', (err) =>
-      finish(() => reject(new ReconcileError(REASON.ParseFailed, `the parser failed: ${err.message}`))),
-    );
-    worker.once('exit', (code) =>
-      finish(() =>
-        reject(new ReconcileError(REASON.ParseFailed, `the parser exited (${code}) without a result`)),
-      ),
-    );
-  });
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        discard();
+        reject(new ReconcileError(REASON.ParseFailed, `the parser failed: ${err.message}`));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        discard();
+        reject(new ReconcileError(REASON.ParseFailed, `the parser exited (${code}) without a result`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        discard();
+        reject(
+          new ReconcileError(
+            REASON.ParseFailed,
+            `parsing took longer than ${this.#limits.timeoutMs / 1000}s; abandoned`,
+          ),
+        );
+      }, this.#limits.timeoutMs);
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      worker.postMessage({ id, files, budget });
+    });
+  }
+
+  /** Stops the worker (it is started again by the next parse). */
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (w) await w.terminate();
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInWorker } from '../../../src/render/parse-in-worker.ts';
+import { ManifestParser } from '../../../src/render/parse-in-worker.ts';
 import { parseManifests } from '../../../src/render/parse-manifests.ts';
 
 const many = (n: number) =>
@@ -8,7 +8,13 @@ const many = (n: number) =>
     (_, i) => `---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm${i}}\ndata: {v: "${i}"}\n`,
   ).join('');
 
-describe('parseInWorker', () => {
+describe('ManifestParser (a worker thread)', () => {
+  const parser = new ManifestParser();
+  const parseInWorker = (
+    files: { path: string; content: string }[],
+    budget?: undefined,
+    limits?: { timeoutMs: number; maxOldGenerationSizeMb: number },
+  ) => (limits ? new ManifestParser(limits).parse(files, budget) : parser.parse(files, budget));
   it('gives the same objects as the pure parser', async () => {
     const files = [{ path: 'a.yaml', content: many(20) }];
     expect(await parseInWorker(files)).toEqual(parseManifests(files));
@@ -32,5 +38,19 @@ describe('parseInWorker', () => {
     ).rejects.toMatchObject({ reason: 'ParseFailed', message: 'parsing took longer than 0.05s; abandoned' });
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(3);
+  });
+
+  it('keeps one worker between parses, and replaces it after an abandoned one', async () => {
+    const slow = new ManifestParser({ timeoutMs: 400, maxOldGenerationSizeMb: 256 });
+    await expect(slow.parse([{ path: 'big.yaml', content: many(20_000) }])).rejects.toMatchObject({
+      reason: 'ParseFailed',
+    });
+    expect(await slow.parse([{ path: 'a.yaml', content: many(1) }])).toHaveLength(1);
+    await slow.close();
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) await parser.parse([{ path: 'a.yaml', content: many(5) }]);
+    // Twenty parses on a warm worker cost what one cold start does: a bound far above the measurement.
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    await parser.close();
   });
 });
