@@ -1,5 +1,11 @@
-# The operator image: Node 24 (runs the TypeScript sources directly), git, and production
-# dependencies only. Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
+# The operator image: Node 24 (runs the TypeScript sources directly), git, the pinned kustomize
+# (built from tools/kustomize/go.mod), and production dependencies only.
+# Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
+FROM golang:1.26 AS kustomize
+WORKDIR /src
+COPY tools/kustomize/go.mod tools/kustomize/go.sum ./
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/kustomize sigs.k8s.io/kustomize/kustomize/v5
+
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,6 +17,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

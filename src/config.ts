@@ -21,6 +21,9 @@ export interface RunConfig {
   defaultServiceAccount: string | undefined;
   /** Watch only this namespace; undefined watches all. */
   watchNamespace: string | undefined;
+  /** The kustomize binary; undefined: `kustomize` on PATH. */
+  kustomizePath: string | undefined;
+  allowRemoteBases: boolean;
   /** Environment for git children: only PATH is passed through. */
   gitEnv: Record<string, string>;
 }
@@ -37,6 +40,8 @@ export const RUN_USAGE = `usage: shoal run [flags]
   --webhook-max-body N     largest webhook body in bytes (default 1048576)
   --concurrency N          workers per kind (default 4)
   --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
+  --kustomize-path PATH    the kustomize binary (default: kustomize on PATH)
+  --allow-remote-bases     let kustomizations load remote bases (off: RemoteRefsDisabled)
   --default-service-account NAME
                            AppGroups without spec.serviceAccountName apply as this ServiceAccount of their
                            namespace (default: the operator's own identity)
@@ -72,6 +77,8 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       'log-level': { type: 'string', default: 'info' },
       'watch-namespace': { type: 'string' },
       'default-service-account': { type: 'string' },
+      'kustomize-path': { type: 'string' },
+      'allow-remote-bases': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -96,6 +103,8 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     instance: env.POD_NAME,
     watchNamespace: values['watch-namespace'],
     defaultServiceAccount: values['default-service-account'],
+    kustomizePath: values['kustomize-path'],
+    allowRemoteBases: values['allow-remote-bases'],
     gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
   };
 }
@@ -103,6 +112,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
 /** `shoal render <dir>` and `shoal diff <dir>` flags. */
 export interface DirCommandConfig {
   dir: string;
+  kustomize: { binary: string | undefined; env: Record<string, string> };
   namespace: string;
   group?: { namespace: string; name: string };
   output: 'text' | 'json-patch';
@@ -119,6 +129,7 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
       output: { type: 'string', short: 'o', default: 'text' },
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
+      'kustomize-path': { type: 'string' },
     },
     strict: true,
   });
@@ -134,6 +145,7 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
   }
   return {
     dir,
+    kustomize: { binary: values['kustomize-path'], env: { PATH: env.PATH ?? '/usr/bin:/bin' } },
     namespace: values.namespace,
     ...(group ? { group } : {}),
     output: values.output,

@@ -52,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
       return renderCommand(
         {
           dir: cfg.dir,
+          kustomize: cfg.kustomize,
           namespace: cfg.namespace,
           ...(cfg.group ? { owner: { groupName: cfg.group.name, groupNamespace: cfg.group.namespace } } : {}),
         },

@@ -28,6 +28,7 @@ export const REASON = {
   InvalidPath: 'InvalidPath',
   ParseFailed: 'ParseFailed',
   BuildFailed: 'BuildFailed',
+  RemoteRefsDisabled: 'RemoteRefsDisabled',
   DryRunFailed: 'DryRunFailed',
   ApplyFailed: 'ApplyFailed',
   PruneFailed: 'PruneFailed',

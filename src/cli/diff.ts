@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import type { AppGroup } from '../api/app-group.ts';
 import { API_GROUP, API_VERSION, FIELD_MANAGERS, KINDS } from '../api/group.ts';
@@ -7,12 +8,14 @@ import { Kube, type KubeConfigSource, loadKubeConfig } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import { resolveScopes } from '../reconcile/resolve-scopes.ts';
 import { decorate } from '../render/decorate.ts';
+import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { loadManifests } from '../render/load.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
 
 export interface DiffCommand {
   dir: string;
+  kustomize: { binary: string | undefined; env: Record<string, string> };
   namespace: string;
   kube: KubeConfigSource;
   /** `ns/name` of an AppGroup: owner labels as it would set them, and its inventory for deletions. */
@@ -63,7 +66,10 @@ export async function diffCommand(
 ): Promise<number> {
   const kube = kubeClient ?? new Kube(loadKubeConfig(cmd.kube));
   const parser = new ManifestParser();
-  const loaded = await loadManifests(parser, resolve(cmd.dir), '.').finally(() => parser.close());
+  const loaded = await loadManifests(parser, resolve(cmd.dir), '.', [], {
+    options: { ...DEFAULT_KUSTOMIZE_OPTIONS, ...cmd.kustomize },
+    home: tmpdir(),
+  }).finally(() => parser.close());
   const owner = cmd.group ? { groupName: cmd.group.name, groupNamespace: cmd.group.namespace } : undefined;
   const objects = decorate(loaded, {
     ...(owner ? { owner } : {}),

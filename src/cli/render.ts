@@ -1,12 +1,15 @@
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { decorate } from '../render/decorate.ts';
+import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { loadManifests } from '../render/load.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
 import { offlineScopes } from '../render/scopes.ts';
 
 export interface RenderCommand {
   dir: string;
+  kustomize: { binary: string | undefined; env: Record<string, string> };
   namespace: string;
   owner?: { groupName: string; groupNamespace: string };
 }
@@ -17,7 +20,10 @@ export interface RenderCommand {
  */
 export async function renderCommand(cmd: RenderCommand, out: (s: string) => void): Promise<number> {
   const parser = new ManifestParser();
-  const loaded = await loadManifests(parser, resolve(cmd.dir), '.').finally(() => parser.close());
+  const loaded = await loadManifests(parser, resolve(cmd.dir), '.', [], {
+    options: { ...DEFAULT_KUSTOMIZE_OPTIONS, ...cmd.kustomize },
+    home: tmpdir(),
+  }).finally(() => parser.close());
   const objects = decorate(loaded, {
     ...(cmd.owner ? { owner: cmd.owner } : {}),
     targetNamespace: cmd.namespace,

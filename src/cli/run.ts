@@ -16,6 +16,7 @@ import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { describeFailure } from '../reconcile/summarize.ts';
+import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
 import { RenderCache } from '../render/render-cache.ts';
 import { realClock } from '../runtime/clock.ts';
@@ -83,6 +84,15 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
   const memo = new SyncMemo();
   const renderCache = new RenderCache();
   const parser = new ManifestParser();
+  const kustomize = {
+    options: {
+      ...DEFAULT_KUSTOMIZE_OPTIONS,
+      binary: config.kustomizePath,
+      allowRemoteBases: config.allowRemoteBases,
+      env: config.gitEnv,
+    },
+    home: join(config.cacheDir, 'kustomize-home'),
+  };
   const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
@@ -179,6 +189,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
             memo,
             renderCache,
             parser,
+            kustomize,
             sourceRetryMs: 5_000,
             ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
           },

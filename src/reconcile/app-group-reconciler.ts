@@ -12,6 +12,7 @@ import { type GroupHealth, groupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { decorate } from '../render/decorate.ts';
+import type { KustomizeOptions } from '../render/kustomize.ts';
 import { loadManifests } from '../render/load.ts';
 import type { ManifestParser } from '../render/parse-in-worker.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
@@ -44,6 +45,8 @@ export interface AppGroupReconcilerDeps {
   renderCache: RenderCache;
   /** Parses manifests off the event loop. */
   parser: ManifestParser;
+  /** How kustomizations are built (binary, remote bases), and kustomize's HOME. */
+  kustomize: { options: KustomizeOptions; home: string };
 }
 
 interface Context {
@@ -144,7 +147,7 @@ const render: Step<Context> = {
   async run(ctx) {
     const { path = '.', patches = [] } = ctx.group.spec;
     const parsed = await ctx.deps.renderCache.get(RenderCache.key(ctx.digest ?? '', path, patches), () =>
-      loadManifests(ctx.deps.parser, ctx.artifactDir ?? '', path, patches),
+      loadManifests(ctx.deps.parser, ctx.artifactDir ?? '', path, patches, ctx.deps.kustomize),
     );
     const scopes = await resolveScopes(
       ctx.applier,

@@ -34,11 +34,23 @@ export interface StartOptions {
  * Builds or reuses the cached tier A binaries through `build.sh`, streaming its progress lines to
  * `log`. Resolves to the binary directory.
  */
+/** Builds or reuses the pinned kustomize (tools/build-kustomize.sh); resolves to the binary's path. */
+export function ensureKustomize(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  return runBuildScript(join(HERE, '..', '..', 'tools', 'build-kustomize.sh'), log);
+}
+
 export function ensureBinaries(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<string> {
+  return runBuildScript(join(HERE, 'build.sh'), log);
+}
+
+/** Runs a build script, streaming its progress (stderr) to `log`; resolves to its last stdout line. */
+function runBuildScript(script: string, log: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(HERE, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -55,7 +67,7 @@ export function ensureBinaries(
       if (partial) log(partial);
       const dir = out.trim().split('\n').pop() ?? '';
       if (code === 0 && dir) resolve(dir);
-      else reject(new Error(`control plane build failed (exit ${code}); see the lines above`));
+      else reject(new Error(`${script} failed (exit ${code}); see the lines above`));
     });
   });
 }

@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import {
   type ControlPlaneState,
   ensureBinaries,
+  ensureKustomize,
   installCrds,
   startControlPlane,
   stopControlPlane,
@@ -14,6 +15,8 @@ import { ensureSshdInstalled } from '../support/sshd.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     controlPlane: Pick<ControlPlaneState, 'binDir' | 'kubeconfig' | 'server' | 'dir'>;
+    /** The pinned kustomize binary (built like the control plane). */
+    kustomize: string;
   }
 }
 
@@ -24,12 +27,17 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[global-setup] ${l}\n`);
   log('building or reusing the control plane binaries (a cold build takes about 10 minutes)');
-  const [binDir] = await Promise.all([ensureBinaries(log), ensureSshdInstalled(log)]);
+  const [binDir, kustomize] = await Promise.all([
+    ensureBinaries(log),
+    ensureKustomize(log),
+    ensureSshdInstalled(log),
+  ]);
   dir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
   state = await startControlPlane({ dir, binDir, log });
   await installCrds(state, resolve(import.meta.dirname, '..', '..', 'crds'));
   log('CRDs Established');
   project.provide('controlPlane', { binDir, kubeconfig: state.kubeconfig, server: state.server, dir });
+  project.provide('kustomize', kustomize);
 }
 
 export async function teardown(): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { runOperator } from '../../src/cli/run.ts';
 import { parseRunConfig } from '../../src/config.ts';
 
@@ -21,6 +22,7 @@ export async function startShoal(opts: { kubeconfig: string; namespace: string; 
       '127.0.0.1:0',
       '--cache-dir',
       cacheDir,
+      `--kustomize-path=${inject('kustomize')}`,
       ...(opts.extraArgs ?? ['--allow-file-urls']),
     ],
     { PATH: process.env.PATH },
