@@ -122,3 +122,64 @@ describe('deleting an AppGroup', () => {
     expect(live !== undefined).toBe(survives);
   });
 });
+
+describe('a delete the API server refuses', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const role = (verbs: string[]) =>
+    kube.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cm', namespace: ns },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs }],
+    });
+
+  beforeAll(async () => {
+    ns = await newNamespace('prunefail');
+    o = shoalObjects(kube, ns);
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'limited', namespace: ns },
+    });
+    await role(['get', 'list', 'watch', 'create', 'update', 'patch']);
+    await kube.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'cm', namespace: ns },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' },
+      subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
+    });
+    repo = await gitRepo({ 'apps/a.yaml': cm('a'), 'apps/b.yaml': cm('b') });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1s' });
+    await o.group('app', {
+      sourceRef: { name: 'repo' },
+      path: 'apps',
+      prune: true,
+      serviceAccountName: 'limited',
+      interval: '1h',
+    });
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it('keeps the object in the inventory with PruneFailed, and retries until it succeeds', async () => {
+    const commit = await repo.commit({ 'apps/b.yaml': null });
+    const failed = await o.groupReason('app', 'PruneFailed');
+    expect(o.ready(failed)?.message).toContain(`ConfigMap/${ns}/b`);
+    expect(failed.status?.inventory?.map((e) => e.id)).toEqual([`${ns}_a__ConfigMap`, `${ns}_b__ConfigMap`]);
+    expect(failed.status?.lastAttemptedRevision).toContain(commit);
+    expect(await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'b' })).toBeDefined();
+    await role(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
+    const done = await o.groupAt('app', commit, 60_000);
+    expect(done.status?.inventory?.map((e) => e.id)).toEqual([`${ns}_a__ConfigMap`]);
+    expect(await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'b' })).toBeUndefined();
+  });
+});

@@ -31,6 +31,8 @@ describe('a realistic multi-service application', () => {
       'deploy/boutique.yaml': await read('online-boutique', 'kubernetes-manifests.yaml'),
       'deploy/crd/foo-crd.yaml': await read('sample-controller-foo', 'crd-status-subresource.yaml'),
       'deploy/crd/zz-example-foo.yaml': await read('sample-controller-foo', 'example-foo.yaml'),
+      'db/cassandra-service.yaml': await read('cassandra-statefulset', 'cassandra-service.yaml'),
+      'db/cassandra-statefulset.yaml': await read('cassandra-statefulset', 'cassandra-statefulset.yaml'),
       'deploy/settings.yaml':
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: "shop"}\n',
     });
@@ -59,6 +61,27 @@ describe('a realistic multi-service application', () => {
     expect(await count('Service')).toBe(12);
     expect(await count('ServiceAccount')).toBe(11);
     expect(await count('Foo', 'samplecontroller.k8s.io/v1alpha1')).toBe(1);
+  });
+
+  it('a StatefulSet with a cluster-scoped StorageClass declared after it: the class first, health waits', async () => {
+    await o.group('db', {
+      sourceRef: { name: 'repo' },
+      path: 'db',
+      targetNamespace: app,
+      interval: '1h',
+      timeout: '10m',
+    });
+    const g = await o.groupAt('db', await repo.head());
+    expect(g.status?.inventory?.map((e) => e.id).sort()).toEqual(
+      [
+        '_fast_storage.k8s.io_StorageClass',
+        `${app}_cassandra__Service`,
+        `${app}_cassandra_apps_StatefulSet`,
+      ].sort(),
+    );
+    // No controllers on tier A: the StatefulSet never gets ready replicas, so the group is Progressing.
+    expect(g.status?.health?.status).toBe('Progressing');
+    expect(g.status?.health?.message).toContain(`StatefulSet/${app}/cassandra: 0 of 3 replicas ready`);
   });
 
   it('a commit that deletes a file prunes exactly that object', async () => {

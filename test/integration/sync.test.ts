@@ -188,6 +188,15 @@ describe('bad input leaves the cluster as it was', () => {
 
   const cases: { name: string; change: Record<string, string | null>; reason: string; message: RegExp }[] = [
     {
+      name: 'a YAML alias bomb',
+      change: {
+        'deploy/bomb.yaml':
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  x: y\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n',
+      },
+      reason: 'ParseFailed',
+      message: /bomb\.yaml: Excessive alias count/,
+    },
+    {
       name: 'invalid YAML in one file',
       change: { 'deploy/z-broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n' },
       reason: 'ParseFailed',
@@ -267,6 +276,30 @@ describe('bad input leaves the cluster as it was', () => {
       return ready(x)?.reason === 'PathNotFound' ? x : undefined;
     });
     expect(ready(g)?.status).toBe('False');
+  });
+
+  it('a prototype-polluting patch in spec.patches is refused and nothing is applied', async () => {
+    const { ns, good } = await syncedGroup({ 'deploy/a.yaml': configMap('a', 'one') });
+    await createGroup(ns, {
+      patches: [
+        {
+          target: { kind: 'ConfigMap', name: 'a' },
+          patch: [{ op: 'replace', path: '/data/value', value: 'patched' }],
+        },
+        {
+          target: { kind: 'ConfigMap', name: 'a' },
+          patch: [{ op: 'add', path: '/__proto__/polluted', value: 'yes' }],
+        },
+      ],
+    });
+    const g = await waitFor('BuildFailed', async () => {
+      const x = await getGroup(ns);
+      return ready(x)?.reason === 'BuildFailed' ? x : undefined;
+    });
+    expect(ready(g)?.message).toMatch(/patches\[1\]/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await getConfigMap(ns, 'a'))?.data?.value).toBe('one');
+    expect(g.status?.lastAppliedRevision).toBe(good.status?.lastAppliedRevision);
   });
 
   it('refuses file:// URLs unless the operator allows them (Stalled, UrlNotAllowed)', async () => {
