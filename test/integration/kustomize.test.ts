@@ -41,6 +41,9 @@ describe('kustomizations, built by the real kustomize', () => {
       'remote/kustomization.yaml':
         'resources:\n  - https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0\n',
       'plain/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n',
+      'generated/kustomization.yaml':
+        'configMapGenerator:\n  - name: app-config\n    files: [settings.properties]\ngeneratorOptions:\n  labels: {generated: "yes"}\n',
+      'generated/settings.properties': 'color=blue\n',
     });
     shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
     await o.source('repo', { url: repo.url, interval: '1m' });
@@ -95,6 +98,21 @@ describe('kustomizations, built by the real kustomize', () => {
     await o.group('netpol', { sourceRef: { name: 'repo' }, path: 'netpol' });
     const g = await o.groupAt('netpol', await repo.head());
     expect(g.status?.inventory).toHaveLength(13);
+  });
+
+  it('generators: a configMapGenerator makes a hashed ConfigMap', async () => {
+    await o.group('generated', { sourceRef: { name: 'repo' }, path: 'generated' });
+    const g = await o.groupAt('generated', await repo.head());
+    const id = g.status?.inventory?.[0]?.id ?? '';
+    expect(id).toMatch(new RegExp(`^${ns}_app-config-[a-z0-9]{10}__ConfigMap$`));
+    const name = id.split('_')[1] as string;
+    const cm = await kube.get<{ data: Record<string, string> }>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ns,
+      name,
+    });
+    expect(cm?.data['settings.properties']).toBe('color=blue\n');
   });
 
   it.each([
