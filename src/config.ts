@@ -152,3 +152,34 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
     kube: kubeSource(values.kubeconfig, values.context, env),
   };
 }
+
+/** Flags of `shoal get|reconcile|suspend|resume`. */
+export interface ClusterCommandConfig {
+  args: string[];
+  namespace: string | undefined;
+  allNamespaces: boolean;
+  withSource: boolean;
+  kube: KubeConfigSource;
+}
+
+export function parseClusterCommand(argv: string[], env: NodeJS.ProcessEnv): ClusterCommandConfig {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      'all-namespaces': { type: 'boolean', short: 'A', default: false },
+      'with-source': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+    },
+    strict: true,
+  });
+  return {
+    args: positionals,
+    namespace: values.namespace,
+    allNamespaces: values['all-namespaces'],
+    withSource: values['with-source'],
+    kube: kubeSource(values.kubeconfig, values.context, env),
+  };
+}

@@ -1,7 +1,9 @@
 import { diffCommand } from './cli/diff.ts';
+import { getCommand, reconcileCommand, suspendCommand } from './cli/groups.ts';
 import { renderCommand } from './cli/render.ts';
 import { runOperator } from './cli/run.ts';
-import { parseDirCommand, parseRunConfig, RUN_USAGE } from './config.ts';
+import { parseClusterCommand, parseDirCommand, parseRunConfig, RUN_USAGE } from './config.ts';
+import { Kube, loadKubeConfig } from './kube/client.ts';
 import { jsonLogger } from './runtime/logger.ts';
 
 const USAGE = `shoal: a GitOps reconciler for Kubernetes
@@ -12,6 +14,10 @@ const USAGE = `shoal: a GitOps reconciler for Kubernetes
   shoal diff <dir> [-n ns] [--group ns/name] [-o text|json-patch] [--kubeconfig PATH]
                                          what applying <dir> would change (server-side dry-run);
                                          exit status 1 when anything would change
+  shoal get groups|sources [-A | -n ns]  a table like kubectl get, with sync and health
+  shoal reconcile group ns/name [--with-source]
+                                         reconcile now (sets shoal.dev/requested-at)
+  shoal suspend|resume group ns/name     stop or restart syncing a group
   shoal version                          print the version
 `;
 
@@ -62,6 +68,29 @@ async function main(argv: string[]): Promise<number> {
     case 'diff': {
       const cfg = parseDirCommand(rest, process.env);
       return diffCommand(cfg, (s) => process.stdout.write(s));
+    }
+    case 'get':
+    case 'reconcile':
+    case 'suspend':
+    case 'resume': {
+      const cfg = parseClusterCommand(rest, process.env);
+      const kube = new Kube(loadKubeConfig(cfg.kube));
+      const out = (text: string) => process.stdout.write(text);
+      const [what, target] = cfg.args;
+      if (command === 'get') {
+        if (what !== 'groups' && what !== 'sources')
+          throw new Error('usage: shoal get groups|sources [-A | -n ns]');
+        const namespace = cfg.allNamespaces ? undefined : (cfg.namespace ?? 'default');
+        out(await getCommand(kube, { kind: what, namespace, now: new Date() }));
+        return 0;
+      }
+      const [namespace, name] = (target ?? '').split('/');
+      if (what !== 'group' || !namespace || !name)
+        throw new Error(`usage: shoal ${command} group <namespace>/<name>`);
+      if (command === 'reconcile')
+        out(await reconcileCommand(kube, namespace, name, cfg.withSource, new Date()));
+      else out(await suspendCommand(kube, namespace, name, command === 'suspend'));
+      return 0;
     }
     case 'version':
     case '--version':
