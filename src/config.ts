@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDuration } from './api/duration.ts';
 import type { KubeConfigSource } from './kube/client.ts';
 import type { LogLevel } from './runtime/logger.ts';
 import type { UrlPolicy } from './source/url-policy.ts';
@@ -21,6 +22,15 @@ export interface RunConfig {
   defaultServiceAccount: string | undefined;
   /** Watch only this namespace; undefined watches all. */
   watchNamespace: string | undefined;
+  /** Lease-based leader election; off: this process is always the writer. */
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
   /** The kustomize binary; undefined: `kustomize` on PATH. */
   kustomizePath: string | undefined;
   allowRemoteBases: boolean;
@@ -40,6 +50,10 @@ export const RUN_USAGE = `usage: shoal run [flags]
   --webhook-max-body N     largest webhook body in bytes (default 1048576)
   --concurrency N          workers per kind (default 4)
   --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
+  --leader-elect[=false]   elect one writer through a coordination.k8s.io Lease (default on)
+  --leader-election-namespace NS   the Lease's namespace (default $POD_NAMESPACE, else default)
+  --leader-election-id NAME        the Lease's name (default shoal-leader)
+  --lease-duration D  --renew-deadline D  --retry-period D   (defaults 15s, 10s, 2s)
   --kustomize-path PATH    the kustomize binary (default: kustomize on PATH)
   --allow-remote-bases     let kustomizations load remote bases (off: RemoteRefsDisabled)
   --default-service-account NAME
@@ -79,9 +93,21 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       'default-service-account': { type: 'string' },
       'kustomize-path': { type: 'string' },
       'allow-remote-bases': { type: 'boolean', default: false },
+      'leader-elect': { type: 'string', default: 'true' },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string', default: 'shoal-leader' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
     },
     strict: true,
   });
+  const leaseDurationMs = parseDuration(values['lease-duration']);
+  const renewDeadlineMs = parseDuration(values['renew-deadline']);
+  const retryPeriodMs = parseDuration(values['retry-period']);
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new Error('leader election needs --retry-period < --renew-deadline < --lease-duration');
+  }
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error('--concurrency must be a positive integer');
@@ -104,6 +130,14 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     watchNamespace: values['watch-namespace'],
     defaultServiceAccount: values['default-service-account'],
     kustomizePath: values['kustomize-path'],
+    leaderElection: {
+      enabled: values['leader-elect'] !== 'false',
+      namespace: values['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+      name: values['leader-election-id'],
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+    },
     allowRemoteBases: values['allow-remote-bases'],
     gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
   };

@@ -42,7 +42,12 @@ async function main(argv: string[]): Promise<number> {
           error: reason instanceof Error ? reason.message : String(reason),
         });
       });
-      const operator = await runOperator(config, log);
+      const operator = await runOperator(config, log, {
+        onLostLease: () => {
+          process.exitCode = 1;
+          process.exit(1);
+        },
+      });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log({ msg: 'shutting down', signal });

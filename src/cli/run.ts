@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { type Reconcile, runWorkers } from '../runtime/controller.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
+import { LeaderElector } from '../runtime/leader-election.ts';
 import type { Log } from '../runtime/logger.ts';
 import { WorkQueue } from '../runtime/work-queue.ts';
 import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
@@ -58,7 +60,16 @@ const GC_GRACE_MS = 60 * 60_000;
  * `shoal run`: watches GitSources and AppGroups, reconciles them with a work queue per kind, and
  * serves /healthz, /readyz and /metrics. Workers start only after both caches have synced.
  */
-export async function runOperator(config: RunConfig, log: Log): Promise<RunningOperator> {
+export interface OperatorHooks {
+  /** Called when this process lost its Lease: it must stop writing and exit (main exits 1). */
+  onLostLease?: () => void;
+}
+
+export async function runOperator(
+  config: RunConfig,
+  log: Log,
+  hooks: OperatorHooks = {},
+): Promise<RunningOperator> {
   const kube = new Kube(loadKubeConfig(config.kube));
   const clock = realClock;
   const metrics = new Metrics();
@@ -162,43 +173,81 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
     startResilient(sourceInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'gitsources' }),
     startResilient(groupInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'appgroups' }),
   ]);
-  log({ msg: 'caches synced; starting workers', concurrency: config.concurrency });
-  const workers = Promise.all([
-    runWorkers(
-      queues.GitSource,
-      config.concurrency,
-      instrument('GitSource', (key) =>
-        reconcileGitSource(
-          { kube, git, clock, events, policy: config.urlPolicy, random, onRevision, credentialsDir },
-          key,
+  log({ msg: 'caches synced', concurrency: config.concurrency });
+  // Only the leader writes: workers run from the moment this process holds the Lease (or at once
+  // without leader election); keys queue up meanwhile, de-duplicated.
+  const startWorkers = () =>
+    Promise.all([
+      runWorkers(
+        queues.GitSource,
+        config.concurrency,
+        instrument('GitSource', (key) =>
+          reconcileGitSource(
+            { kube, git, clock, events, policy: config.urlPolicy, random, onRevision, credentialsDir },
+            key,
+          ),
         ),
+        { onError: onError('GitSource') },
       ),
-      { onError: onError('GitSource') },
-    ),
-    runWorkers(
-      queues.AppGroup,
-      config.concurrency,
-      instrument('AppGroup', (key) =>
-        reconcileAppGroup(
-          {
-            kube,
-            git,
-            clock,
-            events,
-            random,
-            memo,
-            renderCache,
-            parser,
-            kustomize,
-            sourceRetryMs: 5_000,
-            ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
-          },
-          key,
+      runWorkers(
+        queues.AppGroup,
+        config.concurrency,
+        instrument('AppGroup', (key) =>
+          reconcileAppGroup(
+            {
+              kube,
+              git,
+              clock,
+              events,
+              random,
+              memo,
+              renderCache,
+              parser,
+              kustomize,
+              sourceRetryMs: 5_000,
+              ...(config.defaultServiceAccount
+                ? { defaultServiceAccount: config.defaultServiceAccount }
+                : {}),
+            },
+            key,
+          ),
         ),
+        { onError: onError('AppGroup') },
       ),
-      { onError: onError('AppGroup') },
-    ),
-  ]);
+    ]);
+  let workers: Promise<unknown> = Promise.resolve();
+  const le = config.leaderElection;
+  const elector = le.enabled
+    ? new LeaderElector(kube, {
+        namespace: le.namespace,
+        name: le.name,
+        identity: `${config.instance ?? hostname()}_${randomBytes(4).toString('hex')}`,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        clock,
+        log,
+      })
+    : undefined;
+  if (elector) {
+    metrics.leader.set(0);
+    elector.run({
+      onStartedLeading: () => {
+        metrics.leader.set(1);
+        workers = startWorkers();
+      },
+      onStoppedLeading: () => {
+        // Stop every write at once; the process is expected to exit (hooks.onLostLease).
+        metrics.leader.set(0);
+        queues.GitSource.shutDown();
+        queues.AppGroup.shutDown();
+        hooks.onLostLease?.();
+      },
+    });
+  } else {
+    metrics.leader.set(1);
+    workers = startWorkers();
+  }
   ready = true;
 
   const tokens = new Map<string, { at: number; token: Promise<string | undefined> }>();
@@ -265,6 +314,7 @@ export async function runOperator(config: RunConfig, log: Log): Promise<RunningO
       queues.AppGroup.shutDown();
       await Promise.all(stops.map((s) => s()));
       await workers;
+      await elector?.release();
       await new Promise((resolve) => server.close(resolve));
       await parser.close();
     },

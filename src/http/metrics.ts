@@ -23,6 +23,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'shoal_leader',
+    help: '1 while this process holds the leader Lease (and so writes), else 0.',
+    registers: [this.registry],
+  });
   readonly gitFetchDuration = new Histogram({
     name: 'shoal_git_fetch_duration_seconds',
     help: 'Duration of git operations that move data: fetch and checkout.',

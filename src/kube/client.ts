@@ -118,6 +118,11 @@ export class Kube {
     ) as Promise<T>;
   }
 
+  /** PUT of a whole object, guarded by its metadata.resourceVersion (409 when it changed). */
+  async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+    return translate(this.#objects.replace(asClient(obj))) as Promise<T>;
+  }
+
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
     return translate(this.#objects.create(asClient(obj))) as Promise<T>;
   }

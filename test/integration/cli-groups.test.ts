@@ -67,7 +67,7 @@ describe('shoal get, reconcile, suspend and resume', () => {
     expect(row).toMatch(/^app\s+True\s+Synced\s+Healthy\s+main@sha1:[0-9a-f]{40}\s+\d+s$/);
     const all = await shoal('get', 'groups', '-A');
     expect(all.stdout.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME/);
-    expect(all.stdout).toContain(`${ns}   app`);
+    expect(all.stdout).toMatch(new RegExp(`${ns}\\s+app\\s+True`));
     const sources = await shoal('get', 'sources', '-n', ns);
     expect(sources.stdout).toContain(repo.url);
     expect(sources.stdout).toMatch(/repo\s+file:\/\/\S+\s+True\s+Succeeded/);

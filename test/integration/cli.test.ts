@@ -95,7 +95,7 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
     ).toBeDefined();
     const lines = output.trim().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
-    expect(lines.map((l) => JSON.parse(l).msg)).toContain('caches synced; starting workers');
+    expect(lines.map((l) => JSON.parse(l).msg)).toContain('caches synced');
   });
 
   it('exits 0 on SIGTERM', async () => {

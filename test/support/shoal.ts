@@ -7,7 +7,14 @@ import { runOperator } from '../../src/cli/run.ts';
 import { parseRunConfig } from '../../src/config.ts';
 
 /** Shoal's operator, in this process, against the run's control plane and one namespace. */
-export async function startShoal(opts: { kubeconfig: string; namespace: string; extraArgs?: string[] }) {
+export async function startShoal(opts: {
+  kubeconfig: string;
+  namespace: string;
+  extraArgs?: string[];
+  leaderElect?: boolean;
+  /** Called instead of exiting when the operator loses its Lease. */
+  onLostLease?: () => void;
+}) {
   const cacheDir = await mkdtemp(join(tmpdir(), 'shoal-cache-'));
   const logs: Record<string, unknown>[] = [];
   const config = parseRunConfig(
@@ -23,11 +30,17 @@ export async function startShoal(opts: { kubeconfig: string; namespace: string; 
       '--cache-dir',
       cacheDir,
       `--kustomize-path=${inject('kustomize')}`,
+      // Many operators share this control plane, one per test namespace: none elects (see leader tests).
+      ...(opts.leaderElect ? [] : ['--leader-elect=false']),
       ...(opts.extraArgs ?? ['--allow-file-urls']),
     ],
     { PATH: process.env.PATH },
   );
-  const operator = await runOperator(config, (line) => logs.push(line));
+  const operator = await runOperator(
+    config,
+    (line) => logs.push(line),
+    opts.onLostLease ? { onLostLease: opts.onLostLease } : {},
+  );
   const port = (operator.server.address() as AddressInfo).port;
   const hookPort = (operator.webhookServer?.address() as AddressInfo | undefined)?.port;
   return {

@@ -1,0 +1,163 @@
+import type { Clock } from './clock.ts';
+import type { Log } from './logger.ts';
+
+/** A coordination.k8s.io/v1 Lease, as far as leader election reads and writes it. */
+export interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/** The Lease API the elector needs (the operator passes its Kube client). */
+export interface LeaseClient {
+  get(ref: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<Lease | undefined>;
+  create(lease: Lease): Promise<Lease>;
+  replace(lease: Lease): Promise<Lease>;
+}
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  /** How long a lease holds without renewal (client-go default 15 s). */
+  leaseDurationMs: number;
+  /** A leader that could not renew for this long gives up (10 s). */
+  renewDeadlineMs: number;
+  /** Time between tries to acquire or renew (2 s). */
+  retryPeriodMs: number;
+  clock: Clock;
+  log: Log;
+}
+
+/** MicroTime as the API server writes it. */
+const micro = (d: Date) => d.toISOString().replace('Z', '000Z');
+
+/**
+ * Decides whether `identity` may take `lease` at `now`: when nobody holds it, it already does, or the
+ * holder's renewal is older than the lease duration. Pure.
+ */
+export function mayAcquire(lease: Lease | undefined, identity: string, now: Date): boolean {
+  if (!lease?.spec.holderIdentity) return true;
+  if (lease.spec.holderIdentity === identity) return true;
+  const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? '');
+  const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
+  return !Number.isFinite(renewed) || now.getTime() > renewed + duration;
+}
+
+/**
+ * Lease-based leader election, as client-go's: try to acquire every retry period; once leading,
+ * renew every retry period; a leader that cannot renew within the renew deadline calls
+ * `onStoppedLeading` (the operator then stops writing and exits). `release` gives the lease up.
+ */
+export class LeaderElector {
+  readonly #client: LeaseClient;
+  readonly #opts: LeaderElectionOptions;
+  #leading = false;
+  #stopped = false;
+  #cancel: (() => void) | undefined;
+
+  constructor(client: LeaseClient, options: LeaderElectionOptions) {
+    this.#client = client;
+    this.#opts = options;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** One attempt to acquire or renew; true when this identity holds the lease afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.#opts;
+    const now = this.#opts.clock.now();
+    const ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace };
+    try {
+      const lease = await this.#client.get(ref);
+      if (!mayAcquire(lease, identity, now)) return false;
+      const taking = lease?.spec.holderIdentity !== identity;
+      const spec: Lease['spec'] = {
+        holderIdentity: identity,
+        leaseDurationSeconds: Math.ceil(this.#opts.leaseDurationMs / 1000),
+        acquireTime: taking ? micro(now) : (lease?.spec.acquireTime ?? micro(now)),
+        renewTime: micro(now),
+        leaseTransitions:
+          (lease?.spec.leaseTransitions ?? 0) + (taking && lease?.spec.holderIdentity ? 1 : 0),
+      };
+      if (!lease)
+        await this.#client.create({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec,
+        });
+      else await this.#client.replace({ ...lease, spec });
+      return true;
+    } catch (err) {
+      // A conflict (someone else wrote first) or an unreachable server: not holding it this round.
+      this.#opts.log({
+        level: 'debug',
+        msg: 'lease attempt failed',
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return false;
+    }
+  }
+
+  /** Runs until stopped: acquires, then renews; calls back on gaining and on losing leadership. */
+  run(callbacks: { onStartedLeading: () => void; onStoppedLeading: () => void }): void {
+    const { clock, retryPeriodMs, renewDeadlineMs } = this.#opts;
+    let lastRenew = 0;
+    const tick = async () => {
+      if (this.#stopped) return;
+      const ok = await this.tryAcquireOrRenew();
+      if (this.#stopped) return;
+      const now = clock.now().getTime();
+      if (ok) {
+        lastRenew = now;
+        if (!this.#leading) {
+          this.#leading = true;
+          this.#opts.log({ msg: 'became the leader', lease: `${this.#opts.namespace}/${this.#opts.name}` });
+          callbacks.onStartedLeading();
+        }
+      } else if (this.#leading && now - lastRenew > renewDeadlineMs) {
+        this.#leading = false;
+        this.#stopped = true;
+        this.#opts.log({
+          level: 'error',
+          msg: 'lost the lease; stopping',
+          lease: `${this.#opts.namespace}/${this.#opts.name}`,
+        });
+        callbacks.onStoppedLeading();
+        return;
+      }
+      this.#cancel = clock.after(retryPeriodMs, () => void tick());
+    };
+    void tick();
+  }
+
+  /** Stops trying and, when leading, gives the lease up so a standby takes over at once. */
+  async release(): Promise<void> {
+    this.#stopped = true;
+    this.#cancel?.();
+    if (!this.#leading) return;
+    this.#leading = false;
+    const { namespace, name, identity } = this.#opts;
+    const lease = await this.#client
+      .get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace })
+      .catch(() => undefined);
+    if (lease?.spec.holderIdentity !== identity) return;
+    const now = micro(this.#opts.clock.now());
+    await this.#client
+      .replace({
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', renewTime: now, leaseDurationSeconds: 1 },
+      })
+      .catch(() => {});
+  }
+}

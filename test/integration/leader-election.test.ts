@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster.ts';
+import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { shoalObjects } from '../support/objects.ts';
+import { startShoal } from '../support/shoal.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { cp, kube, newNamespace } = useCluster();
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+describe('leader election on a Lease', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let o: ReturnType<typeof shoalObjects>;
+  const replicas: { shoal: Awaited<ReturnType<typeof startShoal>>; lost: boolean; stopped: boolean }[] = [];
+  const start = async () => {
+    const r = { lost: false, stopped: false } as (typeof replicas)[number];
+    r.shoal = await startShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      leaderElect: true,
+      onLostLease: () => {
+        r.lost = true;
+      },
+      extraArgs: [
+        '--allow-file-urls',
+        `--leader-election-namespace=${ns}`,
+        '--leader-election-id=shoal-test-leader',
+        '--lease-duration=3s',
+        '--renew-deadline=2s',
+        '--retry-period=250ms',
+      ],
+    });
+    replicas.push(r);
+    return r;
+  };
+  const leaders = async () => {
+    const live = replicas.filter((r) => !r.stopped);
+    const flags = await Promise.all(live.map((r) => metric(r.shoal.metricsUrl, 'shoal_leader')));
+    return live.filter((_, i) => flags[i] === 1);
+  };
+
+  beforeAll(async () => {
+    ns = await newNamespace('leader');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "1"}\n',
+    });
+    await start();
+    await start();
+  });
+
+  afterAll(async () => {
+    for (const r of replicas) if (!r.stopped) await r.shoal.stop();
+    await repo?.remove();
+  });
+
+  it('exactly one replica leads, and only the leader reconciles', async () => {
+    const [leader] = await waitFor('one leader', async () => {
+      const l = await leaders();
+      return l.length === 1 ? l : undefined;
+    });
+    await o.source('repo', { url: repo.url, interval: '1s' });
+    await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
+    await o.groupAt('app', await repo.head());
+    const standby = replicas.find((r) => r !== leader);
+    expect(await metric(leader?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
+    expect(await metric(standby?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBe(0);
+    expect((await leaders()).length).toBe(1);
+  });
+
+  it('a leader that stops releases the Lease; the standby takes over and syncs', async () => {
+    const [leader] = await leaders();
+    if (!leader) throw new Error('no leader');
+    await leader.shoal.stop();
+    leader.stopped = true;
+    const [next] = await waitFor(
+      'a new leader',
+      async () => {
+        const l = await leaders();
+        return l.length === 1 ? l : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    const commit = await repo.commit({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "2"}\n',
+    });
+    await o.groupAt('app', commit);
+    expect(await metric(next?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
+  });
+
+  it('a leader cut off from its Lease stops writing once the renew deadline passes', async () => {
+    const [leader] = await leaders();
+    if (!leader) throw new Error('no leader');
+    // Another holder takes the Lease, as after a partition: renewals now fail for the old leader.
+    const lease = await kube.get<{ metadata: object; spec: Record<string, unknown> }>({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: ns,
+      name: 'shoal-test-leader',
+    });
+    await kube.replace({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      ...lease,
+      spec: {
+        ...lease?.spec,
+        holderIdentity: 'someone-else',
+        renewTime: new Date().toISOString().replace('Z', '000Z'),
+        leaseDurationSeconds: 3600,
+      },
+    });
+    await waitFor('lost lease', () => leader.lost, { timeoutMs: 10_000 });
+    expect(await metric(leader.shoal.metricsUrl, 'shoal_leader')).toBe(0);
+    const before = await metric(leader.shoal.metricsUrl, 'shoal_reconcile_total');
+    await repo.commit({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "3"}\n',
+    });
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await metric(leader.shoal.metricsUrl, 'shoal_reconcile_total')).toBe(before);
+  });
+});
