@@ -6,7 +6,7 @@ import type { AppGroup } from '../api/app-group.ts';
 import { REASON } from '../api/conditions.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
-import { keyOf } from '../api/object-key.ts';
+import { keyOf, refFromInventory } from '../api/object-key.ts';
 import { SyncMemo } from '../apply/sync-memo.ts';
 import type { RunConfig } from '../config.ts';
 import { startHealthServer } from '../http/health-server.ts';
@@ -15,6 +15,7 @@ import { startWebhookServer } from '../http/webhook/webhook-server.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
+import { DriftWatcher } from '../reconcile/drift-watcher.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { describeFailure } from '../reconcile/summarize.ts';
 import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
@@ -55,6 +56,8 @@ const TOKEN_TTL_MS = 10_000;
 /** Garbage collection of artifacts and mirrors: how often, and how long unused ones are kept. */
 const GC_PERIOD_MS = 10 * 60_000;
 const GC_GRACE_MS = 60 * 60_000;
+/** How often the set of watched kinds follows the groups' inventories. */
+const DRIFT_WATCH_SYNC_MS = 5_000;
 
 /**
  * `shoal run`: watches GitSources and AppGroups, reconciles them with a work queue per kind, and
@@ -216,6 +219,37 @@ export async function runOperator(
       ),
     ]);
   let workers: Promise<unknown> = Promise.resolve();
+  let leading = false;
+  // Drift: watch what the groups applied (by owner label) and re-sync a group whose objects someone
+  // else changed or deleted; the leader says who, in a Warning event.
+  const drift = new DriftWatcher(kube, {
+    clock,
+    log,
+    onDrift: (key, description, author) => {
+      queues.AppGroup.add(key);
+      if (!leading || !author) return;
+      const [namespace, name] = key.split('/');
+      const group = groupInformer.list(namespace).find((g) => g.metadata.name === name);
+      if (group) void events.emit(group, 'Warning', 'DriftDetected', `${description}; re-syncing`);
+    },
+  });
+  const syncDriftWatches = () => {
+    const kinds = new Map<string, { apiVersion: string; kind: string }>();
+    for (const g of groupInformer.list()) {
+      for (const entry of g.status?.inventory ?? []) {
+        const ref = refFromInventory(entry);
+        kinds.set(`${ref.apiVersion}|${ref.kind}`, { apiVersion: ref.apiVersion, kind: ref.kind });
+      }
+    }
+    drift
+      .sync([...kinds.values()])
+      .catch((err: unknown) => log({ level: 'warn', msg: 'drift watch sync failed', error: String(err) }));
+  };
+  syncDriftWatches();
+  // A group's inventory changes with its status: follow it at once, not only every few seconds.
+  groupInformer.on('update', syncDriftWatches);
+  const driftTimer = setInterval(syncDriftWatches, DRIFT_WATCH_SYNC_MS);
+  driftTimer.unref();
   const le = config.leaderElection;
   const elector = le.enabled
     ? new LeaderElector(kube, {
@@ -233,11 +267,13 @@ export async function runOperator(
     metrics.leader.set(0);
     elector.run({
       onStartedLeading: () => {
+        leading = true;
         metrics.leader.set(1);
         workers = startWorkers();
       },
       onStoppedLeading: () => {
         // Stop every write at once; the process is expected to exit (hooks.onLostLease).
+        leading = false;
         metrics.leader.set(0);
         queues.GitSource.shutDown();
         queues.AppGroup.shutDown();
@@ -245,6 +281,7 @@ export async function runOperator(
       },
     });
   } else {
+    leading = true;
     metrics.leader.set(1);
     workers = startWorkers();
   }
@@ -309,6 +346,8 @@ export async function runOperator(
     async stop() {
       ready = false;
       clearInterval(gcTimer);
+      clearInterval(driftTimer);
+      await drift.stop();
       if (webhookServer) await new Promise((resolve) => webhookServer.close(resolve));
       queues.GitSource.shutDown();
       queues.AppGroup.shutDown();

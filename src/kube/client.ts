@@ -208,6 +208,14 @@ export class Kube {
     );
   }
 
+  /** The cluster-wide collection path of a kind (`/api/v1/configmaps`, `/apis/apps/v1/deployments`). */
+  async collectionPath(apiVersion: string, kind: string): Promise<string> {
+    const resource = await translate(this.#objects.lookup(apiVersion, kind));
+    if (!resource)
+      throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
+    return `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${resource.name}`;
+  }
+
   /** Whether a kind is namespaced, from discovery (cached per API version). Throws for unknown kinds. */
   async isNamespaced(apiVersion: string, kind: string): Promise<boolean> {
     const resource = await translate(this.#objects.lookup(apiVersion, kind));

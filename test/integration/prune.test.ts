@@ -48,8 +48,14 @@ describe('prune', () => {
   });
 
   it('leaves objects marked shoal.dev/prune: disabled, or no longer labelled as ours, and says so', async () => {
+    // While the group is suspended (else drift correction would put the label straight back, the
+    // file still being in Git), someone takes the object over and the files leave Git.
+    const spec = { sourceRef: { name: 'repo' }, path: 'apps', prune: true, interval: '1h' };
+    await o.group('app', { ...spec, suspend: true });
     await kubectl('-n', ns, 'label', 'configmap', 'relabelled', 'shoal.dev/group-name-');
     const commit = await repo.commit({ 'apps/keep.yaml': null, 'apps/relabelled.yaml': null });
+    await o.sourceAt('repo', commit);
+    await o.group('app', { ...spec, suspend: false });
     const g = await o.groupAt('app', commit);
     expect(await exists('keep')).toBe(true);
     expect(await exists('relabelled')).toBe(true);

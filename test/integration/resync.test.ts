@@ -75,9 +75,19 @@ describe('re-syncs', () => {
     expect(diff(before, await podTemplateRequests())).toEqual({ LIST: 1 });
   });
 
-  it('drift by hand (kubectl edit) is reverted at the next sync, by a full dry-run and apply', async () => {
-    await kubectl('-n', ns, 'label', '--overwrite', 'podtemplate', 't3', 'tier=hacked');
+  it('drift by hand (kubectl edit) is reverted, by a full dry-run and apply', async () => {
     const before = await podTemplateRequests();
+    await kubectl('-n', ns, 'label', '--overwrite', 'podtemplate', 't3', 'tier=hacked');
+    // The drift watch reverts it within moments; the re-sync after it then finds nothing to do.
+    await waitFor('reverted', async () => {
+      const t3 = await kube.get<{ metadata: { labels: Record<string, string> } }>({
+        apiVersion: 'v1',
+        kind: 'PodTemplate',
+        namespace: ns,
+        name: 't3',
+      });
+      return t3?.metadata.labels.tier === 'web';
+    });
     await resync();
     const live = await kube.get<{ metadata: { labels: Record<string, string> } }>({
       apiVersion: 'v1',

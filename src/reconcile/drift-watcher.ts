@@ -1,0 +1,110 @@
+import { LABELS } from '../api/group.ts';
+import type { Kube } from '../kube/client.ts';
+import type { Clock } from '../runtime/clock.ts';
+import { type InformerLike, startResilient } from '../runtime/informer.ts';
+import type { Log } from '../runtime/logger.ts';
+import { driftAuthor, driftFingerprint, ownerKey, type WatchedObject } from './drift.ts';
+
+export interface DriftWatcherOptions {
+  clock: Clock;
+  log: Log;
+  /** An object of `groupKey` changed (`author` made the change) or was deleted (`author` undefined). */
+  onDrift: (groupKey: string, description: string, author: string | undefined) => void;
+}
+
+interface Watch {
+  stop: () => Promise<void>;
+  seen: Map<string, string>;
+}
+
+const objectKey = (o: WatchedObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * Watches the kinds present in AppGroup inventories, cluster-wide but only objects carrying Shoal's
+ * owner label (so it holds only what Shoal manages), and reports changes to their spec, labels or
+ * annotations made by anyone but Shoal, and deletions, to the owning group.
+ */
+export class DriftWatcher {
+  readonly #kube: Kube;
+  readonly #opts: DriftWatcherOptions;
+  readonly #watches = new Map<string, Watch | 'starting'>();
+
+  constructor(kube: Kube, options: DriftWatcherOptions) {
+    this.#kube = kube;
+    this.#opts = options;
+  }
+
+  /** Starts watches for kinds not watched yet and stops those no inventory has any more. */
+  async sync(kinds: readonly { apiVersion: string; kind: string }[]): Promise<void> {
+    const wanted = new Map(kinds.map((k) => [`${k.apiVersion}|${k.kind}`, k]));
+    for (const [key, w] of this.#watches) {
+      if (wanted.has(key) || w === 'starting') continue;
+      this.#watches.delete(key);
+      await w.stop();
+    }
+    await Promise.all(
+      [...wanted.entries()]
+        .filter(([key]) => !this.#watches.has(key))
+        .map(async ([key, k]) => {
+          this.#watches.set(key, 'starting');
+          try {
+            this.#watches.set(key, await this.#watch(k.apiVersion, k.kind));
+          } catch (err) {
+            this.#watches.delete(key);
+            this.#opts.log({
+              level: 'warn',
+              msg: 'cannot watch for drift',
+              kind: k.kind,
+              error: err instanceof Error ? err.message : String(err),
+            });
+          }
+        }),
+    );
+  }
+
+  async #watch(apiVersion: string, kind: string): Promise<Watch> {
+    const path = await this.#kube.collectionPath(apiVersion, kind);
+    const informer = this.#kube.informer(path, apiVersion, kind, {
+      labelSelector: LABELS.groupName,
+    }) as unknown as InformerLike<WatchedObject>;
+    const seen = new Map<string, string>();
+    informer.on('add', (o) => {
+      seen.set(objectKey(o), driftFingerprint(o));
+    });
+    informer.on('update', (o) => {
+      const key = objectKey(o);
+      const fp = driftFingerprint(o);
+      if (seen.get(key) === fp) return;
+      seen.set(key, fp);
+      const author = driftAuthor(o);
+      const group = ownerKey(o);
+      if (author && group)
+        this.#opts.onDrift(group, `${kind}/${key.replace(/^\//, '')} was changed by ${author}`, author);
+    });
+    informer.on('delete', (o) => {
+      seen.delete(objectKey(o));
+      const group = ownerKey(o);
+      if (group)
+        this.#opts.onDrift(group, `${kind}/${objectKey(o).replace(/^\//, '')} was deleted`, undefined);
+    });
+    const stop = await startResilient(informer, {
+      clock: this.#opts.clock,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      log: this.#opts.log,
+      name: `drift ${kind}`,
+    });
+    return { stop, seen };
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.#watches.values()].filter((w): w is Watch => w !== 'starting');
+    this.#watches.clear();
+    await Promise.all(all.map((w) => w.stop()));
+  }
+
+  /** The kinds watched now (for tests and metrics). */
+  get kinds(): string[] {
+    return [...this.#watches.keys()];
+  }
+}
