@@ -246,8 +246,17 @@ export async function runOperator(
       .catch((err: unknown) => log({ level: 'warn', msg: 'drift watch sync failed', error: String(err) }));
   };
   syncDriftWatches();
-  // A group's inventory changes with its status: follow it at once, not only every few seconds.
-  groupInformer.on('update', syncDriftWatches);
+  // A group whose inventory gains a kind nobody watches yet starts that watch at once; everything
+  // else (kinds no inventory has any more) waits for the periodic sync, so a status write costs no
+  // walk over every group's inventory.
+  groupInformer.on('update', (g) => {
+    const watched = new Set(drift.kinds);
+    const fresh = (g.status?.inventory ?? []).some((entry) => {
+      const ref = refFromInventory(entry);
+      return !watched.has(`${ref.apiVersion}|${ref.kind}`);
+    });
+    if (fresh) syncDriftWatches();
+  });
   const driftTimer = setInterval(syncDriftWatches, DRIFT_WATCH_SYNC_MS);
   driftTimer.unref();
   const le = config.leaderElection;
