@@ -1,30 +1,12 @@
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
+import { shoalCli } from '../support/shoal-cli.ts';
 
 const { cp, kube, newNamespace } = useCluster();
-const root = resolve(import.meta.dirname, '..', '..');
-
-function shoal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'shoal.js'), ...args], {
-      env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfig },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const shoal = (...args: string[]) => shoalCli(cp.kubeconfig, ...args);
 
 const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {v: "${v}"}\n`;
 

@@ -1,31 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { useCluster } from '../support/cluster.ts';
+import { shoalCli } from '../support/shoal-cli.ts';
 
 const { cp, kubectl, newNamespace } = useCluster();
 const root = resolve(import.meta.dirname, '..', '..');
 const realWorld = resolve(root, '..', 'shared', 'testdata', 'real-world');
 
-function shoal(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'shoal.js'), ...args], {
-      env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfig },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const shoal = (...args: string[]) => shoalCli(cp.kubeconfig, ...args);
 
 describe('shoal render', () => {
   it('renders Online Boutique (35 documents, comment preamble) without a cluster', async () => {

@@ -4,7 +4,7 @@ import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 
-const { cp, kube, newNamespace } = useCluster();
+const { cp, kube, newNamespace, serviceAccountWithRole } = useCluster();
 const cm = (name: string, ns = '') =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ''}data: {v: "1"}\n`;
 
@@ -23,30 +23,13 @@ describe('AppGroups apply as their ServiceAccount (impersonation)', () => {
     ns = await newNamespace('tenant');
     other = await newNamespace('other');
     o = shoalObjects(kube, ns);
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'deployer', namespace: ns },
-    });
-    await kube.apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'configmaps', namespace: ns },
-      rules: [
-        {
-          apiGroups: [''],
-          resources: ['configmaps'],
-          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-        },
-      ],
-    });
-    await kube.apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'deployer', namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmaps' },
-      subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: ns }],
-    });
+    await serviceAccountWithRole(ns, 'deployer', [
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      },
+    ]);
     repo = await gitRepo({
       'allowed/a.yaml': cm('a'),
       'escape/a.yaml': cm('b'),

@@ -5,7 +5,7 @@ import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
-const { cp, kube, kubectl, newNamespace } = useCluster();
+const { cp, kube, kubectl, newNamespace, serviceAccountWithRole } = useCluster();
 const cm = (name: string, extra = '') =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data: {v: "1"}\n`;
 
@@ -135,29 +135,12 @@ describe('a delete the API server refuses', () => {
   let shoal: Awaited<ReturnType<typeof startShoal>>;
   let o: ReturnType<typeof shoalObjects>;
   const role = (verbs: string[]) =>
-    kube.apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'cm', namespace: ns },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs }],
-    });
+    serviceAccountWithRole(ns, 'limited', [{ apiGroups: [''], resources: ['configmaps'], verbs }]);
 
   beforeAll(async () => {
     ns = await newNamespace('prunefail');
     o = shoalObjects(kube, ns);
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'limited', namespace: ns },
-    });
     await role(['get', 'list', 'watch', 'create', 'update', 'patch']);
-    await kube.apply({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'cm', namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' },
-      subjects: [{ kind: 'ServiceAccount', name: 'limited', namespace: ns }],
-    });
     repo = await gitRepo({ 'apps/a.yaml': cm('a'), 'apps/b.yaml': cm('b') });
     shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
     await o.source('repo', { url: repo.url, interval: '1s' });

@@ -19,5 +19,25 @@ export function useCluster() {
     await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     return name;
   };
-  return { cp, kube, kubectl, kubectlRaw, newNamespace };
+  /**
+   * A ServiceAccount bound to a Role of its own name with `rules`; calling it again replaces the
+   * rules (for tests that grant a permission midway).
+   */
+  const serviceAccountWithRole = async (namespace: string, name: string, rules: object[]) => {
+    await kube.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+    await kube.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace },
+      rules,
+    });
+    await kube.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    });
+  };
+  return { cp, kube, kubectl, kubectlRaw, newNamespace, serviceAccountWithRole };
 }
