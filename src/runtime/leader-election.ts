@@ -62,6 +62,7 @@ export class LeaderElector {
   #leading = false;
   #stopped = false;
   #cancel: (() => void) | undefined;
+  #deadline: (() => void) | undefined;
 
   constructor(client: LeaseClient, options: LeaderElectionOptions) {
     this.#client = client;
@@ -109,32 +110,38 @@ export class LeaderElector {
     }
   }
 
-  /** Runs until stopped: acquires, then renews; calls back on gaining and on losing leadership. */
+  /**
+   * Runs until stopped: acquires, then renews; calls back on gaining and on losing leadership. The
+   * renew deadline is a timer of its own, armed from the start of each successful renewal, so a
+   * renewal that hangs (a partition that black-holes requests) still ends the leadership on time.
+   */
   run(callbacks: { onStartedLeading: () => void; onStoppedLeading: () => void }): void {
     const { clock, retryPeriodMs, renewDeadlineMs } = this.#opts;
-    let lastRenew = 0;
+    const lose = () => {
+      if (!this.#leading) return;
+      this.#leading = false;
+      this.#stopped = true;
+      this.#cancel?.();
+      this.#opts.log({
+        level: 'error',
+        msg: 'lost the lease; stopping',
+        lease: `${this.#opts.namespace}/${this.#opts.name}`,
+      });
+      callbacks.onStoppedLeading();
+    };
     const tick = async () => {
       if (this.#stopped) return;
+      const started = clock.now().getTime();
       const ok = await this.tryAcquireOrRenew();
       if (this.#stopped) return;
-      const now = clock.now().getTime();
       if (ok) {
-        lastRenew = now;
+        this.#deadline?.();
+        this.#deadline = clock.after(started + renewDeadlineMs - clock.now().getTime(), lose);
         if (!this.#leading) {
           this.#leading = true;
           this.#opts.log({ msg: 'became the leader', lease: `${this.#opts.namespace}/${this.#opts.name}` });
           callbacks.onStartedLeading();
         }
-      } else if (this.#leading && now - lastRenew > renewDeadlineMs) {
-        this.#leading = false;
-        this.#stopped = true;
-        this.#opts.log({
-          level: 'error',
-          msg: 'lost the lease; stopping',
-          lease: `${this.#opts.namespace}/${this.#opts.name}`,
-        });
-        callbacks.onStoppedLeading();
-        return;
       }
       this.#cancel = clock.after(retryPeriodMs, () => void tick());
     };
@@ -145,6 +152,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.#stopped = true;
     this.#cancel?.();
+    this.#deadline?.();
     if (!this.#leading) return;
     this.#leading = false;
     const { namespace, name, identity } = this.#opts;
