@@ -55,7 +55,18 @@ export function memoOf(items: readonly RenderedObject[], applied: readonly Appli
 }
 
 /**
- * Reads the group's live objects with one labelled LIST per kind and namespace; if every object is
+ * Shoal's objects of one kind from a watch cache (the drift watches hold exactly the objects with
+ * an owner label); undefined when that kind is not cached.
+ */
+export type CachedObjects = (
+  apiVersion: string,
+  kind: string,
+  namespace?: string,
+) => readonly KubernetesObject[] | undefined;
+
+/**
+ * Reads the group's live objects from `cached` when it holds their kind, else with one labelled
+ * LIST per kind and namespace; if every object is
  * still at the resourceVersion of the last apply, returns them as unchanged (their status serves the
  * health check). Undefined when anything differs or a LIST fails: then the caller does a full sync.
  */
@@ -64,6 +75,7 @@ export async function unchangedSince(
   items: readonly RenderedObject[],
   memo: AppliedMemo,
   owner: { groupName: string; groupNamespace: string },
+  cached?: CachedObjects,
 ): Promise<AppliedObject[] | undefined> {
   const selector = `${LABELS.groupName}=${owner.groupName},${LABELS.groupNamespace}=${owner.groupNamespace}`;
   const groups = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
@@ -80,11 +92,23 @@ export async function unchangedSince(
   try {
     await Promise.all(
       [...groups.values()].map(async (g) => {
-        const list = await kube.list<KubernetesObject>(g.apiVersion, g.kind, {
-          ...(g.namespace ? { namespace: g.namespace } : {}),
-          labelSelector: selector,
+        const fromCache = cached?.(g.apiVersion, g.kind, g.namespace)?.filter((o) => {
+          const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
+          return (
+            (o.metadata?.namespace ?? '') === (g.namespace ?? '') &&
+            labels?.[LABELS.groupName] === owner.groupName &&
+            labels?.[LABELS.groupNamespace] === owner.groupNamespace
+          );
         });
-        for (const o of list.items) {
+        const items =
+          fromCache ??
+          (
+            await kube.list<KubernetesObject>(g.apiVersion, g.kind, {
+              ...(g.namespace ? { namespace: g.namespace } : {}),
+              labelSelector: selector,
+            })
+          ).items;
+        for (const o of items) {
           live.set(`${g.apiVersion}|${g.kind}|${g.namespace ?? ''}|${o.metadata?.name ?? ''}`, o);
         }
       }),

@@ -15,6 +15,7 @@ import { startWebhookServer } from '../http/webhook/webhook-server.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
+import { cachedReads } from '../reconcile/cached-reads.ts';
 import { DriftWatcher } from '../reconcile/drift-watcher.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { describeFailure } from '../reconcile/summarize.ts';
@@ -27,7 +28,7 @@ import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
 import { LeaderElector } from '../runtime/leader-election.ts';
-import type { Log } from '../runtime/logger.ts';
+import { type Log, logContext, withLogContext } from '../runtime/logger.ts';
 import { WorkQueue } from '../runtime/work-queue.ts';
 import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
 
@@ -56,6 +57,12 @@ const TOKEN_TTL_MS = 10_000;
 /** Garbage collection of artifacts and mirrors: how often, and how long unused ones are kept. */
 const GC_PERIOD_MS = 10 * 60_000;
 const GC_GRACE_MS = 60 * 60_000;
+/** How long SIGTERM waits for in-flight reconciles before abandoning their writes. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** The safety re-list of the GitSource and AppGroup caches. */
+const RELIST_EVERY_MS = 10 * 60_000;
+/** Revisions whose detection time is remembered for shoal_commit_to_applied_seconds. */
+const DETECTED_LIMIT = 10_000;
 /** How often the set of watched kinds follows the groups' inventories. */
 const DRIFT_WATCH_SYNC_MS = 5_000;
 
@@ -70,9 +77,10 @@ export interface OperatorHooks {
 
 export async function runOperator(
   config: RunConfig,
-  log: Log,
+  baseLog: Log,
   hooks: OperatorHooks = {},
 ): Promise<RunningOperator> {
+  const log = withLogContext(baseLog);
   const kube = new Kube(loadKubeConfig(config.kube));
   const clock = realClock;
   const metrics = new Metrics();
@@ -142,39 +150,63 @@ export async function runOperator(
   };
   wire(sourceInformer, queues.GitSource);
   wire(groupInformer, queues.AppGroup);
+  // Reconcilers read their objects from these caches, not with a GET each.
+  const reads = cachedReads(kube, { group: groupInformer, source: sourceInformer });
 
-  const onRevision = (namespace: string, name: string) => {
+  // Commit-to-applied: when each new revision of a source was found, until its groups applied it.
+  const detected = new Map<string, number>();
+  const onRevision = (namespace: string, name: string, revision: string, detectedAt: Date) => {
+    detected.set(`${namespace}/${name}|${revision}`, detectedAt.getTime());
+    if (detected.size > DETECTED_LIMIT) {
+      const oldest = detected.keys().next().value;
+      if (oldest !== undefined) detected.delete(oldest);
+    }
     for (const g of groupInformer.list(namespace)) {
       if (g.spec.sourceRef.name === name) queues.AppGroup.add(keyOf(g));
     }
   };
+  const onApplied = (group: AppGroup, revision: string) => {
+    const at = detected.get(`${group.metadata.namespace}/${group.spec.sourceRef.name}|${revision}`);
+    if (at !== undefined) metrics.commitToApplied.observe((clock.now().getTime() - at) / 1000);
+  };
   const random = Math.random;
   const instrument =
     (kind: keyof typeof queues, fn: Reconcile): Reconcile =>
-    async (key) => {
-      const end = metrics.reconcileDuration.startTimer({ kind });
-      try {
-        const result = await fn(key);
-        metrics.reconcileTotal.inc({ kind, result: 'success' });
-        return result;
-      } catch (err) {
-        const result =
-          err instanceof StalledError ? 'stalled' : err instanceof WaitingError ? 'waiting' : 'error';
-        metrics.reconcileTotal.inc({ kind, result });
-        throw err;
-      } finally {
-        end();
-        metrics.workqueueDepth.set({ kind }, queues[kind].length);
-      }
+    (key) =>
+      logContext.run({ kind, key, reconcileId: randomBytes(6).toString('hex') }, async () => {
+        const end = metrics.reconcileDuration.startTimer({ kind });
+        try {
+          const result = await fn(key);
+          metrics.reconcileTotal.inc({ kind, result: 'success' });
+          log({ level: 'debug', msg: 'reconciled', requeueAfterMs: result.requeueAfterMs });
+          return result;
+        } catch (err) {
+          const result =
+            err instanceof StalledError ? 'stalled' : err instanceof WaitingError ? 'waiting' : 'error';
+          metrics.reconcileTotal.inc({ kind, result });
+          throw err;
+        } finally {
+          end();
+          metrics.workqueueDepth.set({ kind }, queues[kind].length);
+        }
+      });
+  const onError =
+    (kind: keyof typeof queues) => (key: string, err: unknown, retryInMs: number | undefined) => {
+      const { reason, message } = describeFailure(err, REASON.Progressing);
+      if (retryInMs !== undefined) metrics.workqueueRetries.inc({ kind });
+      log({ level: 'warn', msg: 'reconcile failed', kind, key, reason, error: message, retryInMs });
     };
-  const onError = (kind: string) => (key: string, err: unknown, retryInMs: number | undefined) => {
-    const { reason, message } = describeFailure(err, REASON.Progressing);
-    log({ level: 'warn', msg: 'reconcile failed', kind, key, reason, error: message, retryInMs });
-  };
 
+  const informerOptions = {
+    clock,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+    log,
+    relistEveryMs: RELIST_EVERY_MS,
+  };
   const stops = await Promise.all([
-    startResilient(sourceInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'gitsources' }),
-    startResilient(groupInformer, { clock, baseDelayMs: 500, maxDelayMs: 30_000, log, name: 'appgroups' }),
+    startResilient(sourceInformer, { ...informerOptions, name: 'gitsources' }),
+    startResilient(groupInformer, { ...informerOptions, name: 'appgroups' }),
   ]);
   log({ msg: 'caches synced', concurrency: config.concurrency });
   // Only the leader writes: workers run from the moment this process holds the Lease (or at once
@@ -186,7 +218,17 @@ export async function runOperator(
         config.concurrency,
         instrument('GitSource', (key) =>
           reconcileGitSource(
-            { kube, git, clock, events, policy: config.urlPolicy, random, onRevision, credentialsDir },
+            {
+              kube,
+              git,
+              clock,
+              events,
+              policy: config.urlPolicy,
+              random,
+              onRevision,
+              credentialsDir,
+              reads,
+            },
             key,
           ),
         ),
@@ -207,6 +249,9 @@ export async function runOperator(
               renderCache,
               parser,
               kustomize,
+              onApplied,
+              reads,
+              cachedObjects: (apiVersion, kind, namespace) => drift.cached(apiVersion, kind, namespace),
               sourceRetryMs: 5_000,
               ...(config.defaultServiceAccount
                 ? { defaultServiceAccount: config.defaultServiceAccount }
@@ -225,6 +270,7 @@ export async function runOperator(
   const drift = new DriftWatcher(kube, {
     clock,
     log,
+    ...(ns ? { groupNamespace: ns } : {}),
     onDrift: (key, description, author) => {
       queues.AppGroup.add(key);
       if (!leading || !author) return;
@@ -261,7 +307,8 @@ export async function runOperator(
   driftTimer.unref();
   const le = config.leaderElection;
   const elector = le.enabled
-    ? new LeaderElector(kube, {
+    ? // A client of its own: fencing the writers must not keep it from releasing the Lease.
+      new LeaderElector(new Kube(kube.config), {
         namespace: le.namespace,
         name: le.name,
         identity: `${config.instance ?? hostname()}_${randomBytes(4).toString('hex')}`,
@@ -283,6 +330,7 @@ export async function runOperator(
       onStoppedLeading: () => {
         // Stop every write at once; the process is expected to exit (hooks.onLostLease).
         leading = false;
+        kube.fence('this process lost its leader Lease');
         metrics.leader.set(0);
         queues.GitSource.shutDown();
         queues.AppGroup.shutDown();
@@ -360,8 +408,17 @@ export async function runOperator(
       if (webhookServer) await new Promise((resolve) => webhookServer.close(resolve));
       queues.GitSource.shutDown();
       queues.AppGroup.shutDown();
+      // In-flight reconciles get a grace period to finish; after it their writes are refused, so
+      // nothing is written once the Lease is released.
+      const finished = await Promise.race([
+        workers.then(() => true),
+        new Promise<false>((resolve) => clock.after(SHUTDOWN_GRACE_MS, () => resolve(false))),
+      ]);
+      if (!finished) {
+        kube.fence('shutting down');
+        log({ level: 'warn', msg: 'abandoned in-flight reconciles', graceMs: SHUTDOWN_GRACE_MS });
+      }
       await Promise.all(stops.map((s) => s()));
-      await workers;
       await elector?.release();
       await new Promise((resolve) => server.close(resolve));
       await parser.close();

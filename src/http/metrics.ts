@@ -22,7 +22,18 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
-
+  readonly workqueueRetries = new Counter({
+    name: 'shoal_workqueue_retries_total',
+    help: 'Keys put back in the work queue after a failed reconcile.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly commitToApplied = new Histogram({
+    name: 'shoal_commit_to_applied_seconds',
+    help: 'From the poll or webhook that found a new commit to an AppGroup having applied it.',
+    buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'shoal_leader',
     help: '1 while this process holds the leader Lease (and so writes), else 0.',

@@ -3,12 +3,12 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
-  makeInformer,
   PatchStrategy,
   setHeaderOptions,
   type V1APIResource,
 } from '@kubernetes/client-node';
 import { KubeApiError } from './kube-api-error.ts';
+import { Informer } from './list-watch.ts';
 
 /**
  * The shape Shoal's own types satisfy. client-node's KubernetesObject types timestamps as Date, which
@@ -57,6 +57,11 @@ class ObjectApi extends KubernetesObjectApi {
   }
 }
 
+/** The resourceVersion of an API answer (a written object), if it has one. */
+function resourceVersionOf(answer: unknown): string | undefined {
+  return (answer as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+}
+
 async function translate<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -74,9 +79,12 @@ export class Kube {
   readonly #objects: ObjectApi;
   readonly #custom: CustomObjectsApi;
   readonly #impersonated = new Map<string, Kube>();
+  /** Shared with the impersonating clients made from this one, so one call fences them all. */
+  readonly #fence: { why: string | undefined };
 
-  constructor(config: KubeConfig) {
+  constructor(config: KubeConfig, fence: { why: string | undefined } = { why: undefined }) {
     this.config = config;
+    this.#fence = fence;
     this.#objects = ObjectApi.fromConfig(config);
     this.#custom = config.makeApiClient(CustomObjectsApi);
   }
@@ -99,13 +107,27 @@ export class Kube {
       contexts: this.config.getContexts(),
       currentContext: this.config.getCurrentContext(),
     });
-    const kube = new Kube(kc);
+    const kube = new Kube(kc, this.#fence);
     this.#impersonated.set(user, kube);
     return kube;
   }
 
+  /**
+   * Refuses every write from now on, from this client and the impersonating ones made from it
+   * (reads and dry runs still go out): a process that lost its Lease must not write another byte.
+   */
+  fence(why: string): void {
+    this.#fence.why = why;
+  }
+
+  #writable(): void {
+    if (this.#fence.why !== undefined)
+      throw new KubeApiError(0, 'Fenced', `write refused: ${this.#fence.why}`);
+  }
+
   /** Server-side apply of one object; returns what the server stored (or would store, on dry run). */
-  apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
+  async apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
+    if (!options.dryRun) this.#writable();
     return translate(
       this.#objects.patch(
         asClient(obj),
@@ -120,10 +142,12 @@ export class Kube {
 
   /** PUT of a whole object, guarded by its metadata.resourceVersion (409 when it changed). */
   async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.#writable();
     return translate(this.#objects.replace(asClient(obj))) as Promise<T>;
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.#writable();
     return translate(this.#objects.create(asClient(obj))) as Promise<T>;
   }
 
@@ -177,6 +201,7 @@ export class Kube {
   }
 
   async delete(obj: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
+    this.#writable();
     await translate(
       this.#objects.delete(asClient(obj), undefined, undefined, undefined, undefined, propagationPolicy),
     );
@@ -186,11 +211,14 @@ export class Kube {
   async mergePatch(
     ref: { group: string; version: string; plural: string; namespace: string; name: string },
     body: object,
-  ): Promise<void> {
-    await translate(
-      this.#custom.patchNamespacedCustomObject(
-        { ...ref, body },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  ): Promise<string | undefined> {
+    this.#writable();
+    return resourceVersionOf(
+      await translate(
+        this.#custom.patchNamespacedCustomObject(
+          { ...ref, body },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
       ),
     );
   }
@@ -199,11 +227,14 @@ export class Kube {
   async patchStatus(
     ref: { group: string; version: string; plural: string; namespace: string; name: string },
     status: object,
-  ): Promise<void> {
-    await translate(
-      this.#custom.patchNamespacedCustomObjectStatus(
-        { ...ref, body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  ): Promise<string | undefined> {
+    this.#writable();
+    return resourceVersionOf(
+      await translate(
+        this.#custom.patchNamespacedCustomObjectStatus(
+          { ...ref, body: { status } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
       ),
     );
   }
@@ -232,12 +263,9 @@ export class Kube {
     kind: string,
     opts: { namespace?: string; labelSelector?: string } = {},
   ) {
-    return makeInformer<T>(
-      this.config,
-      path,
-      () => this.#list<T>(apiVersion, kind, opts),
-      opts.labelSelector,
-    );
+    return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, opts), {
+      ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+    });
   }
 }
 

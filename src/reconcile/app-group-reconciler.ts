@@ -6,7 +6,7 @@ import { ANNOTATIONS, API_GROUP, API_VERSION, FINALIZER, KINDS } from '../api/gr
 import { describeRef, inventoryId, keyOf } from '../api/object-key.ts';
 import { type AppliedObject, applyStaged } from '../apply/apply-staged.ts';
 import { type Owner, type PruneResult, prune, staleEntries } from '../apply/prune.ts';
-import { memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
+import { type CachedObjects, memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
 import { objectHealth } from '../health/rules.ts';
 import { type GroupHealth, groupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
@@ -25,6 +25,7 @@ import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import type { GitCache } from '../source/git-cache.ts';
 import { setCondition } from '../status/conditions.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
+import { type CachedReads, liveReads } from './cached-reads.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import { runAndReport, type Step } from './run-steps.ts';
 import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
@@ -47,6 +48,12 @@ export interface AppGroupReconcilerDeps {
   parser: ManifestParser;
   /** How kustomizations are built (binary, remote bases), and kustomize's HOME. */
   kustomize: { options: KustomizeOptions; home: string };
+  /** Called once a group has applied a revision it had not applied before. */
+  onApplied?: (group: AppGroup, revision: string) => void;
+  /** Managed objects from the operator's watch caches, to check an unchanged re-sync without a LIST. */
+  cachedObjects?: CachedObjects;
+  /** Reads AppGroups and GitSources (from the informer caches, in the operator); default: GET. */
+  reads?: CachedReads;
 }
 
 interface Context {
@@ -80,12 +87,7 @@ const resolveSource: Step<Context> = {
     if (ctx.group.spec.suspend) return { stop: true };
     const namespace = ctx.group.metadata.namespace ?? '';
     const name = ctx.group.spec.sourceRef.name;
-    const source = await ctx.deps.kube.get<GitSource>({
-      apiVersion: `${API_GROUP}/${API_VERSION}`,
-      kind: KINDS.GitSource.kind,
-      namespace,
-      name,
-    });
+    const source = await reads(ctx.deps).source(namespace, name);
     if (!source)
       throw new WaitingError(
         REASON.SourceNotReady,
@@ -105,7 +107,7 @@ const resolveSource: Step<Context> = {
       // Fetched by another process, or before a restart: the GitSource reconcile checks it out again.
       throw new WaitingError(
         REASON.SourceNotReady,
-        `revision ${revision} is not checked out yet`,
+        `revision ${revision} (tree ${digest}) is not checked out yet`,
         ctx.deps.sourceRetryMs,
       );
     }
@@ -122,12 +124,7 @@ const checkDependencies: Step<Context> = {
   name: 'checkDependencies',
   async run(ctx) {
     for (const dep of ctx.group.spec.dependsOn ?? []) {
-      const other = await ctx.deps.kube.get<AppGroup>({
-        apiVersion: `${API_GROUP}/${API_VERSION}`,
-        kind: KINDS.AppGroup.kind,
-        namespace: ctx.group.metadata.namespace,
-        name: dep.name,
-      });
+      const other = await reads(ctx.deps).group(ctx.group.metadata.namespace ?? '', dep.name);
       const ready = other?.status?.conditions?.find((c) => c.type === CONDITION.Ready);
       const current = other !== undefined && other.status?.observedGeneration === other.metadata.generation;
       if (!other || !current || ready?.status !== 'True') {
@@ -187,7 +184,14 @@ const apply: Step<Context> = {
     const memoKey = `${keyOf(ctx.group)}|${ctx.group.spec.serviceAccountName ?? ctx.deps.defaultServiceAccount ?? ''}`;
     const memo = ctx.deps.memo.get(memoKey);
     if (memo && SyncMemo.matches(memo, ctx.objects)) {
-      const unchanged = await unchangedSince(ctx.applier, ctx.objects, memo, ownerOf(ctx.group));
+      const unchanged = await unchangedSince(
+        ctx.applier,
+        ctx.objects,
+        memo,
+        ownerOf(ctx.group),
+        // A reconcile someone asked for (shoal reconcile, requested-at) looks at the cluster itself.
+        requestedNow(ctx.group) ? undefined : ctx.deps.cachedObjects,
+      );
       if (unchanged) {
         ctx.applied = unchanged;
         return undefined;
@@ -290,17 +294,12 @@ function nextInventory(old: readonly InventoryEntry[], ctx: Context, succeeded: 
  */
 export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
-  const group = await deps.kube.get<AppGroup>({
-    apiVersion: `${API_GROUP}/${API_VERSION}`,
-    kind: KINDS.AppGroup.kind,
-    name,
-    namespace,
-  });
+  const group = await reads(deps).group(namespace, name);
   if (!group) return {};
   const applier = applierFor(deps, group);
   if (group.metadata.deletionTimestamp) return finalize(deps, group, applier);
   if (!group.metadata.finalizers?.includes(FINALIZER)) {
-    await setFinalizers(deps.kube, group, [...(group.metadata.finalizers ?? []), FINALIZER]);
+    await setFinalizers(deps, group, [...(group.metadata.finalizers ?? []), FINALIZER]);
   }
   const started = deps.clock.now();
   const ctx: Context = { deps, group, applier, objects: [], applied: [] };
@@ -325,9 +324,35 @@ function applierFor(deps: AppGroupReconcilerDeps, group: AppGroup): Kube {
     : deps.kube;
 }
 
+/** Whether this reconcile answers a new shoal.dev/requested-at (a user asked to reconcile now). */
+function requestedNow(group: AppGroup): boolean {
+  const requested = group.metadata.annotations?.[ANNOTATIONS.requestedAt];
+  return requested !== undefined && requested !== group.status?.lastHandledReconcileAt;
+}
+
+/** How this reconciler reads AppGroups and GitSources. */
+function reads(deps: AppGroupReconcilerDeps): CachedReads {
+  return deps.reads ?? liveReads(deps.kube);
+}
+
+/** Writes the group's status unless unchanged; tells the reads about the new version. */
+async function writeGroupStatus(deps: AppGroupReconcilerDeps, group: AppGroup, status: AppGroupStatus) {
+  const result = await writeStatusIfChanged(
+    deps.kube,
+    statusRefOf(KINDS.AppGroup.plural, group),
+    group.status,
+    status,
+  );
+  if (result.wrote) reads(deps).wrote(group, result.resourceVersion);
+}
+
 /** Sets metadata.finalizers, guarded by resourceVersion (a concurrent change answers 409 and retries). */
-async function setFinalizers(kube: Kube, group: AppGroup, finalizers: string[]): Promise<void> {
-  await kube.mergePatch(
+async function setFinalizers(
+  deps: AppGroupReconcilerDeps,
+  group: AppGroup,
+  finalizers: string[],
+): Promise<void> {
+  const resourceVersion = await deps.kube.mergePatch(
     {
       group: API_GROUP,
       version: API_VERSION,
@@ -337,6 +362,7 @@ async function setFinalizers(kube: Kube, group: AppGroup, finalizers: string[]):
     },
     { metadata: { finalizers, resourceVersion: group.metadata.resourceVersion } },
   );
+  reads(deps).wrote(group, resourceVersion);
 }
 
 /**
@@ -355,7 +381,7 @@ async function finalize(
     const result = await prune(applier, inventory, ownerOf(group));
     if (result.failed.length > 0) {
       const status = { ...group.status, inventory: result.failed.map((f) => f.entry) };
-      await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
+      await writeGroupStatus(deps, group, status);
       const message = `deleting: could not delete ${result.failed.map((f) => `${describeRef(f.ref)} (${f.message})`).join('; ')}`;
       await deps.events.emit(group, 'Warning', REASON.PruneFailed, message);
       throw new ReconcileError(REASON.PruneFailed, message);
@@ -375,7 +401,7 @@ async function finalize(
     );
   }
   await setFinalizers(
-    deps.kube,
+    deps,
     group,
     (group.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
   );
@@ -458,7 +484,10 @@ async function writeStatus(
     };
     await deps.events.emit(group, 'Warning', reason, message);
   }
-  await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), group.status, status);
+  await writeGroupStatus(deps, group, status);
+  if (failure === undefined && revision && old.lastAppliedRevision !== revision) {
+    deps.onApplied?.(group, revision);
+  }
   if (failure === undefined && counts.created + counts.configured + counts.deleted > 0) {
     await deps.events.emit(
       group,

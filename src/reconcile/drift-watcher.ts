@@ -8,6 +8,8 @@ import { driftAuthor, driftFingerprint, ownerKey, type WatchedObject } from './d
 export interface DriftWatcherOptions {
   clock: Clock;
   log: Log;
+  /** Only objects of AppGroups in this namespace (the operator's --watch-namespace); undefined: all. */
+  groupNamespace?: string;
   /** An object of `groupKey` changed (`author` made the change) or was deleted (`author` undefined). */
   onDrift: (groupKey: string, description: string, author: string | undefined) => void;
 }
@@ -15,7 +17,11 @@ export interface DriftWatcherOptions {
 interface Watch {
   stop: () => Promise<void>;
   seen: Map<string, string>;
+  informer: InformerLike<WatchedObject>;
 }
+
+/** The safety re-list of every drift watch (gitops-engine re-lists every 10 minutes too). */
+const RELIST_EVERY_MS = 10 * 60_000;
 
 const objectKey = (o: WatchedObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -64,8 +70,9 @@ export class DriftWatcher {
 
   async #watch(apiVersion: string, kind: string): Promise<Watch> {
     const path = await this.#kube.collectionPath(apiVersion, kind);
+    const ns = this.#opts.groupNamespace;
     const informer = this.#kube.informer(path, apiVersion, kind, {
-      labelSelector: LABELS.groupName,
+      labelSelector: ns ? `${LABELS.groupName},${LABELS.groupNamespace}=${ns}` : LABELS.groupName,
     }) as unknown as InformerLike<WatchedObject>;
     const seen = new Map<string, string>();
     informer.on('add', (o) => {
@@ -93,14 +100,24 @@ export class DriftWatcher {
       maxDelayMs: 60_000,
       log: this.#opts.log,
       name: `drift ${kind}`,
+      relistEveryMs: RELIST_EVERY_MS,
     });
-    return { stop, seen };
+    return { stop, seen, informer };
   }
 
   async stop(): Promise<void> {
     const all = [...this.#watches.values()].filter((w): w is Watch => w !== 'starting');
     this.#watches.clear();
     await Promise.all(all.map((w) => w.stop()));
+  }
+
+  /**
+   * The watched objects of a kind (all with an owner label), or undefined when that kind is not
+   * watched (yet). Read-only: they are the cache's own objects.
+   */
+  cached(apiVersion: string, kind: string, namespace?: string): readonly WatchedObject[] | undefined {
+    const w = this.#watches.get(`${apiVersion}|${kind}`);
+    return w && w !== 'starting' ? w.informer.list(namespace) : undefined;
   }
 
   /** The kinds watched now (for tests and metrics). */

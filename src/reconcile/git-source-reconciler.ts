@@ -2,7 +2,7 @@ import semver from 'semver';
 import { REASON } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource, GitSourceStatus } from '../api/git-source.ts';
-import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
+import { ANNOTATIONS, KINDS } from '../api/group.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Clock } from '../runtime/clock.ts';
@@ -14,6 +14,7 @@ import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
 import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
+import { type CachedReads, liveReads } from './cached-reads.ts';
 import { runAndReport, type Step } from './run-steps.ts';
 import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
 
@@ -27,7 +28,10 @@ export interface GitSourceReconcilerDeps {
   /** Where credential files live while a reconcile runs (removed afterwards). */
   credentialsDir: string;
   /** Told when a source has a new revision, so the AppGroups using it reconcile at once. */
-  onRevision: (namespace: string, name: string) => void;
+  /** Reads GitSources (from the informer cache, in the operator); default: GET. */
+  reads?: CachedReads;
+  /** A new revision was stored; `detectedAt` is when the reconcile that found it began. */
+  onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
 }
 
 interface Context {
@@ -126,20 +130,18 @@ export async function reconcileGitSource(
   key: string,
 ): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
-  const source = await deps.kube.get<GitSource>({
-    apiVersion: `${API_GROUP}/${API_VERSION}`,
-    kind: 'GitSource',
-    name,
-    namespace,
-  });
+  const source = await (deps.reads ?? liveReads(deps.kube)).source(namespace, name);
   if (!source) return {};
+  const started = deps.clock.now();
   const ctx: Context = { deps, source, status: structuredClone(source.status ?? {}), revisionChanged: false };
   const result = await runAndReport(STEPS, ctx, async (failure) => {
     await ctx.call?.credentials.cleanup();
     await writeStatus(ctx, failure);
   });
   if (result.stop) return {};
-  if (ctx.revisionChanged) deps.onRevision(namespace, name);
+  if (ctx.revisionChanged) {
+    deps.onRevision(namespace, name, ctx.status.artifact?.revision ?? '', started);
+  }
   return { requeueAfterMs: jitter(parseDuration(source.spec.interval ?? '1m'), deps.random()) };
 }
 
@@ -164,10 +166,13 @@ async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
           now,
         )
       : summarizeFailure(base.conditions ?? [], failure, generation, now, REASON.FetchFailed);
-  await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.GitSource.plural, source), source.status, {
-    ...base,
-    conditions,
-  });
+  const written = await writeStatusIfChanged(
+    deps.kube,
+    statusRefOf(KINDS.GitSource.plural, source),
+    source.status,
+    { ...base, conditions },
+  );
+  if (written.wrote) deps.reads?.wrote(source, written.resourceVersion);
   if (failure !== undefined) {
     const { reason, message } = describeFailure(failure, REASON.FetchFailed);
     await deps.events.emit(source, 'Warning', reason, message);

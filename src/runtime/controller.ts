@@ -41,7 +41,15 @@ export async function runWorkers(
           queue.forget(key);
           retryIn = err.requeueAfterMs;
           queue.addAfter(key, retryIn);
-        } else retryIn = queue.addRateLimited(key);
+        } else {
+          retryIn = queue.addRateLimited(key);
+          // An API server that throttles (429) or is unavailable (503) says when to come back.
+          const asked = retryAfterMs(err);
+          if (asked !== undefined && asked > retryIn) {
+            queue.addAfter(key, asked, { replace: true });
+            retryIn = asked;
+          }
+        }
         hooks.onError?.(key, err, retryIn);
       } finally {
         queue.done(key);
@@ -49,4 +57,14 @@ export async function runWorkers(
     }
   };
   await Promise.all(Array.from({ length: workers }, loop));
+}
+
+/** The Retry-After an error (or one of its causes) carries, in milliseconds. */
+export function retryAfterMs(err: unknown): number | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const seconds = (e as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof seconds === 'number' && seconds > 0) return seconds * 1000;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -8,6 +8,9 @@ export interface InformerLike<T> {
   start(): Promise<void>;
   stop(): Promise<void>;
   list(namespace?: string): T[];
+  get?(name: string, namespace?: string): T | undefined;
+  /** Lists afresh and reconciles the cache with the list. */
+  relist?(): void;
 }
 
 export interface ResilientInformerOptions {
@@ -16,12 +19,15 @@ export interface ResilientInformerOptions {
   maxDelayMs: number;
   log: Log;
   name: string;
+  /** A full re-list this often, as a safety net for anything a watch missed (0: never). */
+  relistEveryMs?: number;
 }
 
 /**
  * Starts `informer` and restarts it with capped exponential backoff after every watch error:
  * client-node's informer stops on any error but 410 Gone (which it handles by re-listing).
- * Resolves once the first list has filled the cache.
+ * Resolves once the first list has filled the cache (`start` must reject when the list failed).
+ * After that, the informer's error events drive the restarts.
  */
 export async function startResilient<T>(
   informer: InformerLike<T>,
@@ -40,18 +46,26 @@ export async function startResilient<T>(
           failures = 0;
         },
         (err: unknown) => {
+          // The failure was also an error event, which scheduled the next restart.
           opts.log({
             level: 'warn',
             msg: 'informer restart failed',
             informer: opts.name,
             error: String(err),
           });
-          restart();
         },
       );
     });
   };
+  let initializing = true;
+  let initError: unknown;
   informer.on('error', (err) => {
+    if (initializing) {
+      // The first start's loop below retries a failed list; a watch that failed right after a
+      // good list is restarted once that loop is done.
+      initError = err ?? new Error('watch failed');
+      return;
+    }
     opts.log({
       level: 'warn',
       msg: 'watch failed; restarting',
@@ -61,6 +75,7 @@ export async function startResilient<T>(
     restart();
   });
   for (;;) {
+    initError = undefined;
     try {
       await informer.start();
       break;
@@ -77,9 +92,22 @@ export async function startResilient<T>(
     }
   }
   failures = 0;
+  initializing = false;
+  if (initError !== undefined) restart();
+  let cancelRelist: (() => void) | undefined;
+  const every = opts.relistEveryMs ?? 0;
+  const scheduleRelist = () => {
+    if (every <= 0 || stopped) return;
+    cancelRelist = opts.clock.after(every, () => {
+      informer.relist?.();
+      scheduleRelist();
+    });
+  };
+  scheduleRelist();
   return async () => {
     stopped = true;
     cancel?.();
+    cancelRelist?.();
     await informer.stop();
   };
 }

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Log = (line: Record<string, unknown> & { msg: string; level?: LogLevel }) => void;
 
@@ -9,5 +11,16 @@ export function jsonLogger(level: LogLevel, write: (s: string) => void, now: () 
     const l = line.level ?? 'info';
     if (RANK[l] < RANK[level]) return;
     write(`${JSON.stringify({ ts: now().toISOString(), ...line, level: l })}\n`);
+  };
+}
+
+/** Fields of the reconcile running now (kind, key, reconcile id), for every log line it causes. */
+export const logContext = new AsyncLocalStorage<Record<string, string>>();
+
+/** Adds the current reconcile's fields (see `logContext`) to each line. */
+export function withLogContext(log: Log): Log {
+  return (line) => {
+    const ctx = logContext.getStore();
+    log(ctx ? { ...ctx, ...line } : line);
   };
 }

@@ -45,8 +45,11 @@ export class WorkQueue {
     } else this.#queue.push(key);
   }
 
-  /** Adds `key` after `ms`, unless an earlier timer for it is already pending. */
-  addAfter(key: string, ms: number): void {
+  /**
+   * Adds `key` after `ms`, unless an earlier timer for it is already pending; `replace` moves a
+   * pending timer later instead (a server that asked to be left alone for a while).
+   */
+  addAfter(key: string, ms: number, { replace = false } = {}): void {
     if (this.#shuttingDown) return;
     if (ms <= 0) {
       this.add(key);
@@ -54,7 +57,7 @@ export class WorkQueue {
     }
     const at = this.#opts.clock.now().getTime() + ms;
     const pending = this.#timers.get(key);
-    if (pending && pending.at <= at) return;
+    if (pending && pending.at <= at && !replace) return;
     pending?.cancel();
     const cancel = this.#opts.clock.after(ms, () => {
       this.#timers.delete(key);

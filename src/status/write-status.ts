@@ -1,5 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { Kube } from '../kube/client.ts';
+import { KubeApiError } from '../kube/kube-api-error.ts';
+
+/** Status writes answered 409 are sent again this many times in all, with a growing pause. */
+const CONFLICT_RETRIES = 5;
+const CONFLICT_BACKOFF_MS = 50;
 
 export interface StatusRef {
   group: string;
@@ -20,16 +26,25 @@ export function statusRefOf(
 
 /**
  * Writes `next` to the status subresource (JSON merge patch) unless it equals `previous`: a periodic
- * reconcile that changed nothing costs no write. Returns whether it wrote.
+ * reconcile that changed nothing costs no write. Returns whether it wrote, and the object's
+ * resourceVersion after the write.
  */
 export async function writeStatusIfChanged(
   kube: Kube,
   ref: StatusRef,
   previous: unknown,
   next: object,
-): Promise<boolean> {
+): Promise<{ wrote: false } | { wrote: true; resourceVersion: string | undefined }> {
   if (isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? {})), JSON.parse(JSON.stringify(next))))
-    return false;
-  await kube.patchStatus(ref, next);
-  return true;
+    return { wrote: false };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { wrote: true, resourceVersion: await kube.patchStatus(ref, next) };
+    } catch (err) {
+      // A conflict (someone else wrote the object meanwhile) is retried in place a few times: the
+      // merge patch carries no resourceVersion, so sending it again is the re-get-and-retry.
+      if (!(err instanceof KubeApiError && err.code === 409) || attempt >= CONFLICT_RETRIES) throw err;
+      await sleep(CONFLICT_BACKOFF_MS * attempt);
+    }
+  }
 }

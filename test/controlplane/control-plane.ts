@@ -291,10 +291,12 @@ export function kubectl(
   state: Pick<ControlPlaneState, 'binDir' | 'kubeconfig'>,
   args: string[],
   input?: string,
+  env?: Record<string, string>,
 ): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(state.binDir, 'kubectl'), [`--kubeconfig=${state.kubeconfig}`, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     let stdout = '';
     let stderr = '';

@@ -1,14 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppGroup } from '../../src/api/app-group.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { shoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
-const root = resolve(import.meta.dirname, '..', '..');
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -19,12 +18,10 @@ async function freePort(): Promise<number> {
 }
 
 describe('the shoal command (bin/shoal.js run) as its own process', () => {
-  let child: ChildProcess;
-  let output = '';
+  let shoal: ReturnType<typeof shoalProcess>;
   let port: number;
   let ns: string;
   let repo: TestRepo;
-  let exit: Promise<number | null>;
 
   beforeAll(async () => {
     ns = await newNamespace('cli');
@@ -32,32 +29,20 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
     repo = await gitRepo({
       'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-cli}\ndata: {a: b}\n',
     });
-    child = spawn(
-      process.execPath,
+    shoal = shoalProcess(
+      cp.kubeconfig,
       [
-        join(root, 'bin', 'shoal.js'),
-        'run',
         `--watch-namespace=${ns}`,
         '--allow-file-urls',
         `--metrics-addr=127.0.0.1:${port}`,
         '--webhook-addr=127.0.0.1:0',
       ],
-      {
-        env: { PATH: process.env.PATH, KUBECONFIG: cp.kubeconfig, SHOAL_CACHE_DIR: join(repo.dir, '.cache') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      { SHOAL_CACHE_DIR: join(repo.dir, '.cache') },
     );
-    child.stdout?.on('data', (b: Buffer) => {
-      output += b.toString();
-    });
-    child.stderr?.on('data', (b: Buffer) => {
-      output += b.toString();
-    });
-    exit = new Promise((r) => child.on('exit', (code) => r(code)));
   });
 
   afterAll(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    await shoal.kill();
     await repo?.remove();
   });
 
@@ -93,13 +78,13 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
     expect(
       await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'from-cli' }),
     ).toBeDefined();
-    const lines = output.trim().split('\n');
+    const lines = shoal.output().trim().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(lines.map((l) => JSON.parse(l).msg)).toContain('caches synced');
   });
 
   it('exits 0 on SIGTERM', async () => {
-    child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    shoal.child.kill('SIGTERM');
+    expect(await shoal.exit).toBe(0);
   });
 });

@@ -44,7 +44,11 @@ describe('prune', () => {
     expect(await exists('b')).toBe(false);
     for (const name of ['a', 'c', 'keep', 'relabelled']) expect(await exists(name), name).toBe(true);
     expect(g.status?.inventory?.map((e) => e.id)).not.toContain(`${ns}_b__ConfigMap`);
-    expect(g.status?.history?.[0]).toMatchObject({ result: 'Succeeded', deleted: 1, created: 0 });
+    expect(g.status?.history?.[0], JSON.stringify(g.status?.history)).toMatchObject({
+      result: 'Succeeded',
+      deleted: 1,
+      created: 0,
+    });
   });
 
   it('leaves objects marked shoal.dev/prune: disabled, or no longer labelled as ours, and says so', async () => {

@@ -12,7 +12,8 @@ export function useCluster() {
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
-  const kubectlRaw = (args: string[], input?: string) => runKubectl(cp, args, input);
+  const kubectlRaw = (args: string[], input?: string, env?: Record<string, string>) =>
+    runKubectl(cp, args, input, env);
   /** Creates a namespace with a random suffix; one per test keeps tests apart. */
   const newNamespace = async (prefix = 't') => {
     const name = `${prefix}-${randomBytes(3).toString('hex')}`;

@@ -23,3 +23,28 @@ export function shoalCli(
     child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** `shoal run` as its own long-running process (to SIGTERM or SIGKILL it); output is collected. */
+export function shoalProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, 'run', ...args], {
+    env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (b: Buffer) => {
+    output += b.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return {
+    child,
+    exit,
+    output: () => output,
+    /** Kills it (SIGKILL) unless it already exited. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exit;
+    },
+  };
+}

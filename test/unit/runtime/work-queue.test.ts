@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KubeApiError } from '../../../src/kube/kube-api-error.ts';
 import { FakeClock } from '../../../src/runtime/clock.ts';
 import { runWorkers } from '../../../src/runtime/controller.ts';
 import { ReconcileError } from '../../../src/runtime/errors/reconcile-error.ts';
@@ -92,6 +93,38 @@ describe('runWorkers', () => {
     expect(seen.filter((k) => k === 'stalled')).toHaveLength(1);
     expect(seen.filter((k) => k === 'ok')).toHaveLength(2);
     expect(seen.filter((k) => k === 'waiting').length).toBeGreaterThanOrEqual(2);
+    q.shutDown();
+    await done;
+  });
+
+  it('waits as long as a throttling API server asks (Retry-After), not the shorter backoff', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock, baseDelayMs: 100, maxDelayMs: 1000 });
+    let calls = 0;
+    const retries: (number | undefined)[] = [];
+    const done = runWorkers(
+      q,
+      1,
+      async () => {
+        calls++;
+        if (calls === 1) {
+          throw new ReconcileError('ApplyFailed', 'throttled', {
+            cause: new KubeApiError(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 7 }),
+          });
+        }
+        return {};
+      },
+      { onError: (_key, _err, retry) => retries.push(retry) },
+    );
+    q.add('a');
+    await new Promise((r) => setImmediate(r));
+    expect(retries).toEqual([7000]);
+    clock.advance(6_999);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(1);
+    clock.advance(1);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(2);
     q.shutDown();
     await done;
   });

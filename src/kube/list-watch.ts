@@ -1,0 +1,122 @@
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+  ListWatch,
+  Watch,
+} from '@kubernetes/client-node';
+
+type WatchDone = (err: unknown) => void;
+type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
+
+/** How long the API server keeps one watch open: a random value in this range, as client-go does. */
+const WATCH_TIMEOUT_SECONDS = { min: 240, max: 480 };
+/** With bookmarks flowing, a stream silent this much longer than its timeout is dead. */
+const WATCH_SLACK_SECONDS = 90;
+
+/**
+ * client-node's Watch with what its ListWatch does not ask for: bookmarks (so a reconnect resumes
+ * from a recent resourceVersion instead of a 410), a server-side timeout instead of the 30 s
+ * inactivity cut (a quiet kind would otherwise reconnect twice a minute), and a way to force a
+ * fresh list: the stream is cut and reported as 410 Gone, which ListWatch answers by re-listing and
+ * diffing the cache against the list (objects absent only meanwhile are never reported deleted).
+ */
+class BookmarkWatch {
+  readonly #config: KubeConfig;
+  readonly #random: () => number;
+  #relist = false;
+  #current: AbortController | undefined;
+
+  constructor(config: KubeConfig, random: () => number) {
+    this.#config = config;
+    this.#random = random;
+  }
+
+  async watch(
+    path: string,
+    query: Record<string, unknown>,
+    callback: WatchCallback,
+    done: WatchDone,
+  ): Promise<AbortController> {
+    const { min, max } = WATCH_TIMEOUT_SECONDS;
+    const timeoutSeconds = Math.floor(min + (max - min) * this.#random());
+    const inner = new Watch(this.#config);
+    (inner as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
+      (timeoutSeconds + WATCH_SLACK_SECONDS) * 1000;
+    const controller = await inner.watch(
+      path,
+      { ...query, allowWatchBookmarks: true, timeoutSeconds },
+      callback,
+      (err: unknown) => {
+        if (this.#relist) {
+          this.#relist = false;
+          done(Object.assign(new Error('periodic re-list'), { statusCode: 410 }));
+        } else done(err);
+      },
+    );
+    this.#current = controller;
+    return controller;
+  }
+
+  /** Ends the current stream so that the informer lists afresh. */
+  relist(): void {
+    if (!this.#current || this.#current.signal.aborted) return;
+    this.#relist = true;
+    this.#current.abort();
+  }
+}
+
+/** A list+watch cache of one resource path, with bookmarks and an on-demand re-list. */
+export class Informer<T extends KubernetesObject> {
+  readonly #lw: ListWatch<T>;
+  readonly #watch: BookmarkWatch;
+  #listError: unknown;
+
+  constructor(
+    config: KubeConfig,
+    path: string,
+    list: ListPromise<T>,
+    opts: { labelSelector?: string; random?: () => number } = {},
+  ) {
+    this.#watch = new BookmarkWatch(config, opts.random ?? Math.random);
+    const listed: ListPromise<T> = () =>
+      list().catch((err: unknown) => {
+        this.#listError = err;
+        throw err;
+      });
+    this.#lw = new ListWatch<T>(path, this.#watch as unknown as Watch, listed, false, opts.labelSelector);
+  }
+
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;
+  on(verb: 'error', cb: (err?: unknown) => void): void;
+  on(verb: 'add' | 'update' | 'delete' | 'error', cb: (obj: never) => void): void {
+    this.#lw.on(verb as 'add', cb as (obj: T) => void);
+  }
+
+  /**
+   * Lists (when it has no resourceVersion to resume from) and starts watching. Rejects when the
+   * list failed: client-node's ListWatch only reports that through its error callbacks.
+   */
+  async start(): Promise<void> {
+    this.#listError = undefined;
+    await this.#lw.start();
+    if (this.#listError !== undefined) throw this.#listError;
+  }
+
+  stop(): Promise<void> {
+    return this.#lw.stop();
+  }
+
+  list(namespace?: string): T[] {
+    return [...this.#lw.list(namespace)];
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#lw.get(name, namespace);
+  }
+
+  /** Lists afresh and reconciles the cache with the list (the periodic safety net). */
+  relist(): void {
+    this.#watch.relist();
+  }
+}
