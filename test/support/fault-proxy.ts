@@ -44,6 +44,8 @@ export type Rule = (req: ProxiedRequest) => Fault;
 export class FaultProxy {
   readonly tag: string;
   readonly log: ProxiedRequest[];
+  /** TCP connections clients opened to the proxy. */
+  connections = 0;
   #rules: Rule[] = [];
   readonly #server: Server;
   readonly #agent: Agent;
@@ -63,6 +65,7 @@ export class FaultProxy {
     this.#agent = new Agent({ ...tls, keepAlive: true });
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.on('connection', (s: Socket) => {
+      this.connections++;
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
