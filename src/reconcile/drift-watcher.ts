@@ -3,7 +3,7 @@ import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
-import { driftAuthor, driftFingerprint, ownerKey, type WatchedObject } from './drift.ts';
+import { driftAuthor, driftFingerprint, managerSignatures, ownerKey, type WatchedObject } from './drift.ts';
 
 export interface DriftWatcherOptions {
   clock: Clock;
@@ -75,21 +75,26 @@ export class DriftWatcher {
       labelSelector: ns ? `${LABELS.groupName},${LABELS.groupNamespace}=${ns}` : LABELS.groupName,
     }) as unknown as InformerLike<WatchedObject>;
     const seen = new Map<string, string>();
+    const managers = new Map<string, Map<string, string>>();
     informer.on('add', (o) => {
       seen.set(objectKey(o), driftFingerprint(o));
+      managers.set(objectKey(o), managerSignatures(o));
     });
     informer.on('update', (o) => {
       const key = objectKey(o);
       const fp = driftFingerprint(o);
+      const previous = managers.get(key);
+      managers.set(key, managerSignatures(o));
       if (seen.get(key) === fp) return;
       seen.set(key, fp);
-      const author = driftAuthor(o);
+      const author = driftAuthor(o, previous);
       const group = ownerKey(o);
       if (author && group)
         this.#opts.onDrift(group, `${kind}/${key.replace(/^\//, '')} was changed by ${author}`, author);
     });
     informer.on('delete', (o) => {
       seen.delete(objectKey(o));
+      managers.delete(objectKey(o));
       const group = ownerKey(o);
       if (group)
         this.#opts.onDrift(group, `${kind}/${objectKey(o).replace(/^\//, '')} was deleted`, undefined);

@@ -5,6 +5,7 @@ interface ManagedEntry {
   operation?: string;
   time?: string;
   subresource?: string;
+  fieldsV1?: unknown;
 }
 
 export interface WatchedObject {
@@ -35,16 +36,37 @@ export function driftFingerprint(o: WatchedObject): string {
   return JSON.stringify([meta, rest]);
 }
 
+/** Each field manager's entry (status writes aside) as a comparable signature. Pure. */
+export function managerSignatures(o: WatchedObject): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of o.metadata?.managedFields ?? []) {
+    if (e.subresource === 'status' || !e.manager) continue;
+    out.set(`${e.manager}|${e.operation ?? ''}|${e.subresource ?? ''}`, JSON.stringify([e.time, e.fieldsV1]));
+  }
+  return out;
+}
+
+const OURS: readonly string[] = [FIELD_MANAGERS.sync, FIELD_MANAGERS.autoscaler];
+
 /**
- * The field manager that changed an object last, from its managedFields (status writes aside), or
- * undefined when Shoal's own managers did: their changes are not drift. Pure.
+ * The field manager that made an object's latest change, or undefined when Shoal's own managers
+ * did: their changes are not drift. With the signatures of the version seen before, it is the
+ * manager whose entry is new or changed (timestamps have one-second resolution, so a hand edit in
+ * the same second as Shoal's apply ties with it); without them, the entry with the latest time, a
+ * foreign one winning a tie. Pure.
  */
-export function driftAuthor(o: WatchedObject): string | undefined {
+export function driftAuthor(o: WatchedObject, previous?: Map<string, string>): string | undefined {
+  if (previous) {
+    const changed = [...managerSignatures(o)].filter(([k, sig]) => previous.get(k) !== sig).map(([k]) => k);
+    if (changed.length > 0) {
+      const foreign = changed.map((k) => k.split('|')[0] ?? '').find((m) => !OURS.includes(m));
+      return foreign;
+    }
+  }
   const entries = (o.metadata?.managedFields ?? []).filter((e) => e.subresource !== 'status' && e.time);
-  const last = entries.sort((a, b) => Date.parse(b.time ?? '') - Date.parse(a.time ?? ''))[0];
-  if (!last?.manager) return undefined;
-  const ours: string[] = [FIELD_MANAGERS.sync, FIELD_MANAGERS.autoscaler];
-  return ours.includes(last.manager) ? undefined : last.manager;
+  const latest = Math.max(...entries.map((e) => Date.parse(e.time ?? '')));
+  const last = entries.filter((e) => Date.parse(e.time ?? '') === latest);
+  return last.map((e) => e.manager ?? '').find((m) => m && !OURS.includes(m));
 }
 
 /** The `namespace/name` key of the AppGroup that owns an object, from its owner labels. Pure. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { driftAuthor, driftFingerprint, ownerKey } from '../../../src/reconcile/drift.ts';
+import { driftAuthor, driftFingerprint, managerSignatures, ownerKey } from '../../../src/reconcile/drift.ts';
 
 const entry = (manager: string, time: string, subresource?: string) => ({
   manager,
@@ -51,6 +51,24 @@ describe('drift', () => {
     ],
   ])('driftAuthor: %s', (_, managedFields, author) => {
     expect(driftAuthor({ metadata: { managedFields } })).toBe(author);
+  });
+
+  it('driftAuthor: a hand edit in the same second as Shoal is told apart by what changed since the last version', () => {
+    const before = { metadata: { managedFields: [entry('shoal', '2026-01-01T00:00:00Z')] } };
+    const after = {
+      metadata: {
+        managedFields: [
+          entry('shoal', '2026-01-01T00:00:00Z'),
+          entry('kubectl-scale', '2026-01-01T00:00:00Z', 'scale'),
+        ],
+      },
+    };
+    expect(driftAuthor(after, managerSignatures(before))).toBe('kubectl-scale');
+    // Without the previous version, a tie goes to the foreign manager.
+    expect(driftAuthor(after)).toBe('kubectl-scale');
+    // Shoal's own re-apply changes only Shoal's entry.
+    const reapplied = { metadata: { managedFields: [entry('shoal', '2026-01-01T00:00:05Z')] } };
+    expect(driftAuthor(reapplied, managerSignatures(before))).toBeUndefined();
   });
 
   it('finds the owning group from the owner labels', () => {
