@@ -8,11 +8,13 @@ import {
   addProcess,
   type ControlPlaneState,
   ensureBinaries,
+  ensureTierB,
   installCrds,
   kubectl,
   readState,
   startControlPlane,
 } from '../test/controlplane/control-plane.ts';
+import { startTierB } from '../test/controlplane/tier-b.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dir = resolve(process.env.SHOAL_CLUSTER_DIR ?? join(root, '.shoal', 'cluster'));
@@ -63,14 +65,47 @@ async function waitForRevision(state: ControlPlaneState, commit: string, timeout
   throw new Error(`revision ${commit.slice(0, 8)} was not applied within ${timeoutMs / 1000}s; see ${log}`);
 }
 
+/** Waits until the AppGroup's health is `want` for its last applied revision; returns the time it took. */
+async function waitForHealth(state: ControlPlaneState, want: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  let last = '';
+  while (Date.now() - started < timeoutMs) {
+    const r = await kubectl(state, [
+      '-n',
+      NS,
+      'get',
+      'appgroup',
+      'podinfo',
+      '-o',
+      'jsonpath={.status.health.status}',
+    ]);
+    if (r.stdout !== last) {
+      last = r.stdout;
+      say(`  health: ${last || '(not assessed yet)'}`);
+    }
+    if (r.stdout === want) return Date.now() - started;
+    await sleep(200);
+  }
+  throw new Error(`the AppGroup did not become ${want} within ${timeoutMs / 1000}s (last: ${last})`);
+}
+
 async function main(): Promise<void> {
-  step('Control plane (etcd + kube-apiserver, built from Go modules on first use)');
+  step('A behaving cluster: etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes, metrics-server');
+  say('  (built from Go modules on first use; a cold build takes a while and prints its progress)');
   let state = await readState(dir);
   if (state) say(`reusing the control plane recorded in ${dir}`);
   else {
-    const binDir = await ensureBinaries((l) => say(`  ${l}`));
+    const [binDir] = await Promise.all([
+      ensureBinaries((l) => say(`  ${l}`)),
+      ensureTierB((l) => say(`  ${l}`)),
+    ]);
     state = await startControlPlane({ dir, binDir, log: (l) => say(`  ${l}`) });
   }
+  if (state.pids.kwok === undefined) {
+    const tierB = await ensureTierB((l) => say(`  ${l}`));
+    await startTierB(state, tierB, { log: (l) => say(`  ${l}`) });
+  }
+  say(await k(state, 'get', 'nodes'));
   await installCrds(state, join(root, 'crds'));
   say('CRDs installed: gitsources.shoal.dev, appgroups.shoal.dev (Established)');
 
@@ -123,8 +158,10 @@ spec:
 
   const firstMs = await waitForRevision(state, first, 60_000);
   say(`synced ${first.slice(0, 8)} in ${(firstMs / 1000).toFixed(1)}s`);
-  say(await k(state, 'get', 'gitsources,appgroups', '-A'));
-  say(await k(state, '-n', 'podinfo', 'get', 'configmap,deployment,service'));
+  const healthyMs = await waitForHealth(state, 'Healthy', 120_000);
+  say(`the rollout went Healthy ${(healthyMs / 1000).toFixed(1)}s later: pods Running on fake nodes`);
+  say(await k(state, 'get', 'gitsources,appgroups', '-A', '-o', 'wide'));
+  say(await k(state, '-n', 'podinfo', 'get', 'deployment,pods', '-o', 'wide'));
 
   step('Commit a change to Git and watch it land on the next poll');
   const cmPath = join(repoDir, 'podinfo', 'configmap.yaml');
@@ -160,7 +197,10 @@ spec:
   );
   say(`configmap podinfo-config: PODINFO_UI_MESSAGE=${message}`);
   say(`deployment podinfo: image ${image}`);
-  say(await k(state, 'get', 'appgroups', '-A'));
+  const rolledMs = await waitForHealth(state, 'Healthy', 120_000);
+  say(`rolled out and Healthy ${(rolledMs / 1000).toFixed(1)}s later`);
+  say(await k(state, 'get', 'appgroups', '-A', '-o', 'wide'));
+  say(await k(state, '-n', 'podinfo', 'get', 'pods', '-o', 'wide'));
 
   step('Look around');
   say(`  export KUBECONFIG='${state.kubeconfig}'`);
@@ -168,6 +208,7 @@ spec:
   say('  kubectl get gitsources,appgroups -A');
   say(`  kubectl -n ${NS} get appgroup podinfo -o yaml      # status: conditions, inventory, history`);
   say(`  kubectl -n ${NS} get events`);
+  say('  kubectl -n podinfo get pods -o wide; kubectl top pods -n podinfo   # fake nodes, simulated usage');
   say(`  cd ${repoDir} && edit, git commit -am ...   # lands within about 5 s`);
   say(`  operator log: ${state.logs['shoal-operator']}`);
   step('Stop');

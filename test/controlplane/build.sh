@@ -3,6 +3,8 @@
 # the binaries outside the clone. Prints the binary directory on the last line of stdout.
 #
 #   test/controlplane/build.sh            build or reuse tier A (etcd, kube-apiserver, kubectl)
+#   test/controlplane/build.sh --tier-b   build or reuse tier B (kube-controller-manager, kube-scheduler,
+#                                         kwok, metrics-server)
 #   test/controlplane/build.sh --regen    regenerate the wrapper go.mod/go.sum from upstream (maintainers)
 #
 # Cache: ${SHOAL_TESTENV_CACHE:-~/.cache/shoal/testenv}/bin/<kube>-<etcd>-<goos>-<goarch>-<go>/.
@@ -70,6 +72,21 @@ regen_etcd() {
 
 if [[ "${1:-}" == "--regen" ]]; then regen_kube; regen_etcd; exit 0; fi
 
+# Version stamping as upstream's hack/lib/version.sh does, so /version reports the pinned release.
+kube_ldflags() {
+  local info commit build_date minor p ld="-s -w"
+  info="$(cd "$HERE/kube" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")"
+  commit="$(jq -r '.Origin.Hash // "unknown"' <<<"$info")"
+  build_date="$(jq -r .Time "$(jq -r .Info <<<"$info")")"
+  minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$build_date"
+  done
+  echo "$ld"
+}
+
+
 expect_kube="Kubernetes $KUBE_VERSION"
 expect_etcd="etcd Version: ${ETCD_VERSION#v}"
 # Capture before matching: `cmd | grep -q` fails under pipefail when grep exits first (SIGPIPE).
@@ -80,6 +97,55 @@ cache_hit() {
     [[ "$(version_of "$OUT/kubectl" version --client)" == *"$KUBE_VERSION"* ]] &&
     [[ "$(version_of "$OUT/etcd" --version)" == *"$expect_etcd"* ]]
 }
+# Tier B: kube-controller-manager and kube-scheduler (same Kubernetes release), KWOK and
+# metrics-server, each from its committed wrapper module; cached in a directory of its own.
+if [[ "${1:-}" == "--tier-b" ]]; then
+  STAMP_B="$({ cat "$HERE/kube-b/go.sum" "$HERE/kwok/go.sum" "$HERE/metrics-server/go.sum"; } | sha256sum | cut -c1-12)"
+  OUT_B="$ROOT/bin/tierb-kube-$KUBE_VERSION-kwok-$KWOK_VERSION-ms-$METRICS_SERVER_VERSION-$PLAT-$GOVER-$STAMP_B"
+  tier_b_hit() {
+    [[ -f "$OUT_B/.complete" ]] &&
+      [[ "$(version_of "$OUT_B/kube-scheduler" --version)" == "Kubernetes $KUBE_VERSION" ]] &&
+      [[ "$(version_of "$OUT_B/kube-controller-manager" --version)" == "Kubernetes $KUBE_VERSION" ]] &&
+      [[ -x "$OUT_B/kwok" && -x "$OUT_B/metrics-server" && -f "$OUT_B/kwok.yaml" ]]
+  }
+  # KWOK's configuration from its own module: fast node and pod stages (pods go Running and Ready at
+  # once), node heartbeats through Leases, per-node resource metrics, and usage from pod annotations.
+  write_kwok_config() {
+    local src f
+    src="$(cd "$HERE/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize"
+    for f in stage/node/fast/node-initialize.yaml stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+      stage/pod/fast/pod-ready.yaml stage/pod/fast/pod-complete.yaml stage/pod/fast/pod-delete.yaml \
+      metrics/resource/metrics-resource.yaml metrics/usage/usage-from-annotation.yaml; do
+      echo '---'; cat "$src/$f"
+    done >"$1"
+  }
+  if [[ -f "$OUT_B/.complete" && ! -f "$OUT_B/kwok.yaml" ]]; then write_kwok_config "$OUT_B/kwok.yaml"; fi
+  if tier_b_hit; then log "cached: $OUT_B"; echo "$OUT_B"; exit 0; fi
+  command -v go >/dev/null || { log "go is not on PATH: tier B is built from Go modules"; exit 1; }
+  TMP="$OUT_B.tmp.$$"
+  rm -rf "$TMP" && mkdir -p "$TMP"
+  trap 'rm -rf "$TMP"' EXIT
+  start=$SECONDS
+  log "building kube-controller-manager and kube-scheduler $KUBE_VERSION (cold: several minutes on 2 cores)"
+  (cd "$HERE/kube-b" && with_progress kube-b go build -v -trimpath -tags=selinux,notest \
+    -ldflags="$(kube_ldflags)" -o "$TMP/" \
+    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+  log "kube-controller-manager and kube-scheduler built after $((SECONDS - start)) s"
+  log "building kwok $KWOK_VERSION"
+  (cd "$HERE/kwok" && with_progress kwok go build -v -trimpath -ldflags="-s -w" -o "$TMP/kwok" sigs.k8s.io/kwok/cmd/kwok)
+  log "building metrics-server $METRICS_SERVER_VERSION"
+  (cd "$HERE/metrics-server" && with_progress metrics-server go build -v -trimpath -ldflags="-s -w" \
+    -o "$TMP/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
+  write_kwok_config "$TMP/kwok.yaml"
+  touch "$TMP/.complete"
+  rm -rf "$OUT_B" && mv "$TMP" "$OUT_B"
+  trap - EXIT
+  tier_b_hit || { log "built tier B binaries do not report the pinned versions"; exit 1; }
+  log "tier B done in $((SECONDS - start)) s: $OUT_B"
+  echo "$OUT_B"
+  exit 0
+fi
+
 if cache_hit; then log "cached: $OUT"; echo "$OUT"; exit 0; fi
 
 command -v go >/dev/null || { log "go is not on PATH: the control plane is built from Go modules"; exit 1; }
@@ -97,16 +163,7 @@ log "building etcd $ETCD_VERSION (cold: about 1-2 min on 2 cores)"
   -ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$TMP/etcd" go.etcd.io/etcd/server/v3)
 log "etcd built after $((SECONDS - start)) s"
 
-# Version stamping as upstream's hack/lib/version.sh does, so /version reports the pinned release.
-info="$(cd "$HERE/kube" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")"
-commit="$(jq -r '.Origin.Hash // "unknown"' <<<"$info")"
-build_date="$(jq -r .Time "$(jq -r .Info <<<"$info")")"
-minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-ld="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
-  ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$build_date"
-done
+ld="$(kube_ldflags)"
 log "building kube-apiserver and kubectl $KUBE_VERSION (cold: about 8-10 min on 2 cores; warm Go cache: seconds)"
 (cd "$HERE/kube" && with_progress kube go build -v -trimpath -tags=selinux,notest -ldflags="$ld" -o "$TMP/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)

@@ -47,10 +47,17 @@ export function ensureBinaries(
   return runBuildScript(join(HERE, 'build.sh'), log);
 }
 
+/** Builds or reuses tier B (kube-controller-manager, kube-scheduler, kwok, metrics-server). */
+export function ensureTierB(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  return runBuildScript(join(HERE, 'build.sh'), log, ['--tier-b']);
+}
+
 /** Runs a build script, streaming its progress (stderr) to `log`; resolves to its last stdout line. */
-function runBuildScript(script: string, log: (line: string) => void): Promise<string> {
+function runBuildScript(script: string, log: (line: string) => void, args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
@@ -72,7 +79,7 @@ function runBuildScript(script: string, log: (line: string) => void): Promise<st
   });
 }
 
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: n },

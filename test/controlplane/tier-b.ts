@@ -1,0 +1,177 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { addProcess, type ControlPlaneState, freePorts, kubectl } from './control-plane.ts';
+
+export interface TierBOptions {
+  /** Fake nodes to create (KWOK runs their pods). */
+  nodes?: number;
+  timeoutSeconds?: number;
+  log?: (line: string) => void;
+}
+
+/** Names of the fake nodes; a pod's CPU and memory usage come from its annotations (see below). */
+export const FAKE_NODE_PREFIX = 'kwok-node-';
+/** Pod annotations KWOK turns into simulated usage, which metrics-server then reports. */
+export const USAGE_ANNOTATIONS = { cpu: 'kwok.x-k8s.io/usage-cpu', memory: 'kwok.x-k8s.io/usage-memory' };
+
+const fakeNode = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name,
+    labels: { type: 'kwok', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' },
+    annotations: {
+      'kwok.x-k8s.io/node': 'fake',
+      // metrics-server asks each node for /metrics/resource; KWOK serves it per node under this path.
+      'metrics.k8s.io/resource-metrics-path': `/metrics/nodes/${name}/metrics/resource`,
+    },
+  },
+  status: {
+    allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+    capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+  },
+});
+
+async function until(what: string, check: () => Promise<boolean>, timeoutSeconds: number, logFile: string) {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
+  throw new Error(`timed out waiting for ${what}; last lines of ${logFile}:\n${tail}`);
+}
+
+/**
+ * Turns a running tier A control plane into a behaving cluster (tier B): kube-controller-manager
+ * and kube-scheduler, KWOK with fake nodes whose pods go Running and Ready (usage from pod
+ * annotations), and metrics-server behind the aggregation layer serving metrics.k8s.io.
+ */
+export async function startTierB(state: ControlPlaneState, binDir: string, opts: TierBOptions = {}) {
+  const log = opts.log ?? (() => {});
+  const timeout = opts.timeoutSeconds ?? 120;
+  const pki = join(state.dir, 'pki');
+  const [kwokPort, metricsPort] = (await freePorts(2)) as [number, number];
+  const kc = `--kubeconfig=${state.kubeconfig}`;
+
+  log('starting kube-controller-manager and kube-scheduler');
+  const cm = await addProcess(state, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
+    kc,
+    `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`,
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--controllers=*',
+    `--service-account-private-key-file=${pki}/sa.key`,
+    `--root-ca-file=${pki}/ca.crt`,
+    '--use-service-account-credentials=false',
+    '--allocate-node-cidrs=false',
+    '--v=1',
+  ]);
+  await addProcess(state, 'kube-scheduler', join(binDir, 'kube-scheduler'), [
+    kc,
+    `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`,
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--v=1',
+  ]);
+
+  log(`starting kwok on 127.0.0.1:${kwokPort}`);
+  const kwok = await addProcess(state, 'kwok', join(binDir, 'kwok'), [
+    kc,
+    `--config=${join(binDir, 'kwok.yaml')}`,
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    '--node-ip=127.0.0.1',
+    `--node-port=${kwokPort}`,
+    `--server-address=127.0.0.1:${kwokPort}`,
+    `--tls-cert-file=${pki}/apiserver.crt`,
+    `--tls-private-key-file=${pki}/apiserver.key`,
+    '--cidr=10.244.0.0/16',
+  ]);
+  const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(`${FAKE_NODE_PREFIX}${i}`));
+  const applied = await kubectl(
+    state,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }),
+  );
+  if (applied.status !== 0) throw new Error(`creating fake nodes failed: ${applied.stderr}`);
+  await until(
+    'fake nodes Ready',
+    async () => {
+      const r = await kubectl(state, [
+        'wait',
+        '--for=condition=Ready',
+        '--timeout=1s',
+        ...nodes.map((n) => `node/${n.metadata.name}`),
+      ]);
+      return r.status === 0;
+    },
+    timeout,
+    kwok.log,
+  );
+
+  log(`starting metrics-server on 127.0.0.1:${metricsPort}`);
+  const ms = await addProcess(state, 'metrics-server', join(binDir, 'metrics-server'), [
+    kc,
+    `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${metricsPort}`,
+    `--tls-cert-file=${pki}/apiserver.crt`,
+    `--tls-private-key-file=${pki}/apiserver.key`,
+    '--kubelet-insecure-tls',
+    '--kubelet-use-node-status-port',
+    '--kubelet-preferred-address-types=InternalIP',
+    '--metric-resolution=10s',
+    '--kubelet-request-timeout=5s',
+  ]);
+  // The aggregation layer reaches it through an ExternalName Service, as kwokctl does.
+  const registration = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'metrics-server', namespace: 'kube-system' },
+      spec: { type: 'ExternalName', externalName: 'localhost' },
+    },
+    {
+      apiVersion: 'apiregistration.k8s.io/v1',
+      kind: 'APIService',
+      metadata: { name: 'v1beta1.metrics.k8s.io' },
+      spec: {
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        service: { name: 'metrics-server', namespace: 'kube-system', port: metricsPort },
+        insecureSkipTLSVerify: true,
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
+    },
+  ];
+  const registered = await kubectl(
+    state,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: registration }),
+  );
+  if (registered.status !== 0) throw new Error(`registering metrics-server failed: ${registered.stderr}`);
+  // Available once the aggregation layer reaches it; pod metrics follow a scrape or two later.
+  await until(
+    'metrics.k8s.io Available',
+    async () =>
+      (
+        await kubectl(state, [
+          'wait',
+          '--for=condition=Available',
+          '--timeout=1s',
+          'apiservice/v1beta1.metrics.k8s.io',
+        ])
+      ).status === 0,
+    timeout,
+    ms.log,
+  );
+  await writeFile(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
+  log('tier B ready: controller-manager, scheduler, kwok nodes, metrics-server');
+  return { kwokPort, metricsPort, nodes: nodes.map((n) => n.metadata.name), controllerManagerLog: cm.log };
+}

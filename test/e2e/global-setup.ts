@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import {
+  type ControlPlaneState,
+  ensureBinaries,
+  ensureKustomize,
+  ensureTierB,
+  installCrds,
+  startControlPlane,
+  stopControlPlane,
+} from '../controlplane/control-plane.ts';
+import { startTierB } from '../controlplane/tier-b.ts';
+
+let state: ControlPlaneState | undefined;
+let dir: string | undefined;
+
+/**
+ * A behaving cluster (tier B) for the end-to-end tests: a control plane of its own (the integration
+ * tests' tier A has no controllers, and some of them rely on that), plus kube-controller-manager,
+ * kube-scheduler, KWOK nodes and metrics-server.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const log = (l: string) => process.stderr.write(`[e2e-setup] ${l}\n`);
+  log('building or reusing tier A and tier B (cold: tier B adds several minutes)');
+  const [binDir, tierB, kustomize] = await Promise.all([
+    ensureBinaries(log),
+    ensureTierB(log),
+    ensureKustomize(log),
+  ]);
+  dir = await mkdtemp(join(tmpdir(), 'shoal-e2e-'));
+  state = await startControlPlane({ dir, binDir, log });
+  await installCrds(state, resolve(import.meta.dirname, '..', '..', 'crds'));
+  await startTierB(state, tierB, { log });
+  project.provide('controlPlane', { binDir, kubeconfig: state.kubeconfig, server: state.server, dir });
+  project.provide('kustomize', kustomize);
+}
+
+export async function teardown(): Promise<void> {
+  if (state) await stopControlPlane(state);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
