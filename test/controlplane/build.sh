@@ -5,7 +5,7 @@
 #   test/controlplane/build.sh            build or reuse tier A (etcd, kube-apiserver, kubectl)
 #   test/controlplane/build.sh --tier-b   build or reuse tier B (kube-controller-manager, kube-scheduler,
 #                                         kwok, metrics-server)
-#   test/controlplane/build.sh --regen    regenerate the wrapper go.mod/go.sum from upstream (maintainers)
+#   test/controlplane/build.sh --regen    regenerate every wrapper go.mod/go.sum from upstream (maintainers)
 #
 # Cache: ${SHOAL_TESTENV_CACHE:-~/.cache/shoal/testenv}/bin/<kube>-<etcd>-<goos>-<goarch>-<go>/.
 # A cache hit needs the `.complete` marker, the wrapper go.sum hashes recorded at build time, and each
@@ -43,11 +43,14 @@ GOVER="$(go env GOVERSION)"
 STAMP="$({ cat "$HERE/kube/go.sum" "$HERE/etcd/go.sum" 2>/dev/null || true; } | sha256sum | cut -c1-12)"
 OUT="$ROOT/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION-$PLAT-$GOVER-$STAMP"
 
+# regen_kube DIR TOOL...: a wrapper module for commands of k8s.io/kubernetes (tier A: kube, tier B: kube-b).
 regen_kube() {
-  local dir="$HERE/kube" staging="v0.${KUBE_VERSION#v1.}"
+  local dir="$HERE/$1" staging="v0.${KUBE_VERSION#v1.}"; shift
+  local tools=("$@")
   log "regenerating $dir/go.mod for k8s.io/kubernetes $KUBE_VERSION (staging modules at $staging)"
   rm -f "$dir/go.mod" "$dir/go.sum"
-  (cd "$dir" && go mod init testbins.local/kube >/dev/null 2>&1
+  mkdir -p "$dir"
+  (cd "$dir" && go mod init "testbins.local/$(basename "$dir")" >/dev/null 2>&1
     local up; up="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | jq -r .GoMod)"
     go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$up")"
     for kv in $(awk '$1=="godebug" && $2 ~ /=/ {print $2}' "$up"); do go mod edit -godebug="$kv"; done
@@ -55,7 +58,7 @@ regen_kube() {
     # every k8s.io module that upstream requires at the placeholder v0.0.0 is a staging module
     awk '($1 ~ /^k8s\.io\// && $2=="v0.0.0") {print $1}' "$up" | sort -u |
       while read -r m; do go mod edit -replace="$m=$m@$staging"; done
-    for t in kube-apiserver kubectl; do go mod edit -tool="k8s.io/kubernetes/cmd/$t"; done
+    for t in "${tools[@]}"; do go mod edit -tool="k8s.io/kubernetes/cmd/$t"; done
     go mod tidy)
 }
 
@@ -70,7 +73,27 @@ regen_etcd() {
     go mod tidy)
 }
 
-if [[ "${1:-}" == "--regen" ]]; then regen_kube; regen_etcd; exit 0; fi
+# regen_module DIR MODULE@VERSION TOOL: a wrapper module for one command of another module.
+regen_module() {
+  local dir="$HERE/$1" mod=$2 tool=$3
+  log "regenerating $dir/go.mod for $mod"
+  rm -f "$dir/go.mod" "$dir/go.sum"
+  mkdir -p "$dir"
+  (cd "$dir" && go mod init "testbins.local/$1" >/dev/null 2>&1
+    local up; up="$(go mod download -json "$mod" | jq -r .GoMod)"
+    go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$up")" -require="$mod" -tool="$tool"
+    go mod tidy)
+}
+
+if [[ "${1:-}" == "--regen" ]]; then
+  regen_kube kube kube-apiserver kubectl
+  regen_etcd
+  regen_kube kube-b kube-controller-manager kube-scheduler
+  regen_module kwok "sigs.k8s.io/kwok@$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+  regen_module metrics-server "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION" \
+    sigs.k8s.io/metrics-server/cmd/metrics-server
+  exit 0
+fi
 
 # Version stamping as upstream's hack/lib/version.sh does, so /version reports the pinned release.
 kube_ldflags() {
