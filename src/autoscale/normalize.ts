@@ -118,33 +118,44 @@ export function normalizeLegacy(
 const changedSince = (events: readonly ScaleEvent[], since: number) =>
   events.filter((e) => e.time.getTime() > since).reduce((sum, e) => sum + e.change, 0);
 
-/** Upstream `calculateScaleUpLimitWithScalingRules`. */
-export function scaleUpLimit(current: number, s: AutoscalerState, rules: ScalingRules, now: Date): number {
+/**
+ * The furthest a direction's policies let the count move from the replicas at the start of each
+ * policy's period: up by Pods or a Percent (rounded up), down by Pods or a Percent (truncated).
+ * selectPolicy Max picks the largest change, Min the smallest; Disabled allows none.
+ */
+function policyLimit(
+  current: number,
+  s: AutoscalerState,
+  rules: ScalingRules,
+  now: Date,
+  up: boolean,
+): number {
   if (rules.selectPolicy === 'Disabled') return current;
-  const pick = rules.selectPolicy === 'Min' ? Math.min : Math.max;
-  let limit = rules.selectPolicy === 'Min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  // The largest change upwards is the highest count; downwards, the lowest.
+  const highest = (rules.selectPolicy === 'Max') === up;
+  let limit = highest ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (const p of rules.policies) {
     const since = now.getTime() - p.periodSeconds * 1000;
     const start = current - changedSince(s.scaleUpEvents, since) + changedSince(s.scaleDownEvents, since);
-    const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
-    limit = pick(limit, proposed);
+    const proposed = up
+      ? p.type === 'Pods'
+        ? start + p.value
+        : Math.ceil(start * (1 + p.value / 100))
+      : p.type === 'Pods'
+        ? start - p.value
+        : Math.trunc(start * (1 - p.value / 100));
+    limit = highest ? Math.max(limit, proposed) : Math.min(limit, proposed);
   }
   return limit;
 }
 
+/** Upstream `calculateScaleUpLimitWithScalingRules`. */
+export const scaleUpLimit = (current: number, s: AutoscalerState, rules: ScalingRules, now: Date) =>
+  policyLimit(current, s, rules, now, true);
+
 /** Upstream `calculateScaleDownLimitWithBehaviors`. */
-export function scaleDownLimit(current: number, s: AutoscalerState, rules: ScalingRules, now: Date): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  const pick = rules.selectPolicy === 'Min' ? Math.max : Math.min;
-  let limit = rules.selectPolicy === 'Min' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  for (const p of rules.policies) {
-    const since = now.getTime() - p.periodSeconds * 1000;
-    const start = current - changedSince(s.scaleUpEvents, since) + changedSince(s.scaleDownEvents, since);
-    const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
-    limit = pick(limit, proposed);
-  }
-  return limit;
-}
+export const scaleDownLimit = (current: number, s: AutoscalerState, rules: ScalingRules, now: Date) =>
+  policyLimit(current, s, rules, now, false);
 
 /** Upstream `normalizeDesiredReplicasWithBehaviors`. */
 export function normalizeWithBehavior(
