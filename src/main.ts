@@ -56,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      // Stopped: the Lease is released and no write can start. Whatever handle is left (a socket
+      // the server keeps alive) must not hold the exit past the grace period.
+      setTimeout(() => process.exit(0), 2_000).unref();
       return 0;
     }
     case 'render': {

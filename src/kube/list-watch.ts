@@ -25,6 +25,7 @@ class BookmarkWatch {
   readonly #config: KubeConfig;
   readonly #random: () => number;
   #relist = false;
+  #closed = false;
   #current: AbortController | undefined;
 
   constructor(config: KubeConfig, random: () => number) {
@@ -55,7 +56,22 @@ class BookmarkWatch {
       },
     );
     this.#current = controller;
+    if (this.#closed) controller.abort();
     return controller;
+  }
+
+  /**
+   * Stops watching: aborts the current stream, and one whose request is still in flight as soon as
+   * it is answered (client-node's ListWatch can only abort a stream it already holds, and a watch
+   * left open keeps the process alive for its whole server-side timeout).
+   */
+  close(): void {
+    this.#closed = true;
+    this.#current?.abort();
+  }
+
+  open(): void {
+    this.#closed = false;
   }
 
   /** Ends the current stream so that the informer lists afresh. */
@@ -99,11 +115,13 @@ export class Informer<T extends KubernetesObject> {
    */
   async start(): Promise<void> {
     this.#listError = undefined;
+    this.#watch.open();
     await this.#lw.start();
     if (this.#listError !== undefined) throw this.#listError;
   }
 
   stop(): Promise<void> {
+    this.#watch.close();
     return this.#lw.stop();
   }
 

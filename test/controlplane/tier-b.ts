@@ -67,6 +67,9 @@ export async function startTierB(state: ControlPlaneState, binDir: string, opts:
     `--root-ca-file=${pki}/ca.crt`,
     '--use-service-account-credentials=false',
     '--allocate-node-cidrs=false',
+    // Fake nodes heartbeat from one process on a busy 2-core machine: a late heartbeat must not mark
+    // them NotReady (and every pod on them unready) in the middle of a test.
+    '--node-monitor-grace-period=5m',
     '--v=1',
   ]);
   await addProcess(state, 'kube-scheduler', join(binDir, 'kube-scheduler'), [

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -39,5 +39,12 @@ export async function setup(project: TestProject): Promise<void> {
 
 export async function teardown(): Promise<void> {
   if (state) await stopControlPlane(state);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) {
+    // Keep the last run's component logs (kwok, controller-manager, metrics-server...) for a look
+    // after a failure; the rest of the directory goes.
+    const keep = join(tmpdir(), 'shoal-e2e-last-logs');
+    await rm(keep, { recursive: true, force: true });
+    await cp(join(dir, 'logs'), keep, { recursive: true }).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
 }
