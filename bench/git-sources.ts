@@ -2,6 +2,7 @@
 // what a poll costs when nothing changed, and what 100 GitSources on one repository cost.
 //
 //   npm run bench -- git-sources [--pushes 50] [--polled 20] [--interval 2s] [--sources 100] [--json out.json]
+
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import {
   stopControlPlane,
 } from '../test/controlplane/control-plane.ts';
 import { startGitHttpServer } from '../test/support/git-http-server.ts';
+import { sumMetric } from '../test/support/metrics.ts';
 import { percentile } from './stats.ts';
 
 const run = promisify(execFile);
@@ -94,13 +96,8 @@ try {
   if (!operator.webhookServer) throw new Error('the webhook receiver is off');
   const hookUrl = `http://127.0.0.1:${(operator.webhookServer.address() as AddressInfo).port}/hooks/github`;
   const metricsUrl = `http://127.0.0.1:${(operator.server.address() as AddressInfo).port}/metrics`;
-  const gitCount = async (op: string) => {
-    const text = await (await fetch(metricsUrl)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith('shoal_git_requests_total{') && l.includes(`operation="${op}"`))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-  };
+  const gitCount = async (op: string) =>
+    sumMetric(await (await fetch(metricsUrl)).text(), 'shoal_git_requests_total', `operation="${op}"`);
   const revisionOf = async (ns: string, name: string) =>
     (await kube.get<GitSource>({ apiVersion: 'shoal.dev/v1alpha1', kind: 'GitSource', namespace: ns, name }))
       ?.status?.artifact?.revision ?? '';

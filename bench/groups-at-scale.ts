@@ -6,6 +6,7 @@
 //
 //   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10]
 //     [--concurrency 4] [--interval 5m] [--window 120] [--drift-samples 30] [--json out.json]
+
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import {
 } from '../test/controlplane/control-plane.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
+import { sumMetric } from '../test/support/metrics.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -189,12 +191,7 @@ try {
   await sleep(20_000);
   const windowS = Number(values.window);
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sum = (text: string, prefix: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(prefix))
-      .reduce((acc, l) => acc + Number(l.split(' ').pop()), 0);
-  const reconcilesBefore = sum(await scrape(), 'shoal_reconcile_total{kind="AppGroup"');
+  const reconcilesBefore = sumMetric(await scrape(), 'shoal_reconcile_total', 'kind="AppGroup"');
   const w0 = proxy.log.length;
   const rss: number[] = [];
   const wEnd = performance.now() + windowS * 1000;
@@ -203,7 +200,8 @@ try {
     await sleep(5_000);
   }
   const steady = proxy.log.slice(w0);
-  const reconcilesInWindow = sum(await scrape(), 'shoal_reconcile_total{kind="AppGroup"') - reconcilesBefore;
+  const reconcilesInWindow =
+    sumMetric(await scrape(), 'shoal_reconcile_total', 'kind="AppGroup"') - reconcilesBefore;
   const perMinute = (steady.length / windowS) * 60;
   const byKind = (reqs: ProxiedRequest[], scale: number) =>
     Object.fromEntries(
@@ -242,12 +240,7 @@ try {
     drift.push((performance.now() - d0) / 1000);
     await sleep(300);
   }
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const metric = (name: string) =>
-    metrics
-      .split('\n')
-      .filter((l) => l.startsWith(name))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  const metrics = await scrape();
 
   const result = {
     groups: GROUPS,
@@ -262,8 +255,8 @@ try {
       cpuSeconds: cpu,
       requestsByKind: byKind(coldRequests, 1),
       appGroupReconcileSecondsMean:
-        metric('shoal_reconcile_duration_seconds_sum{kind="AppGroup"}') /
-        Math.max(1, metric('shoal_reconcile_duration_seconds_count{kind="AppGroup"}')),
+        sumMetric(metrics, 'shoal_reconcile_duration_seconds_sum', 'kind="AppGroup"') /
+        Math.max(1, sumMetric(metrics, 'shoal_reconcile_duration_seconds_count', 'kind="AppGroup"')),
     },
     steadyState: {
       interval: values.interval,
@@ -272,9 +265,9 @@ try {
       appGroupReconcilesPerMinute: (reconcilesInWindow / windowS) * 60,
       requestsPerMinuteByKind: byKind(steady, 60 / windowS),
       rssMiB: { mean: rss.reduce((a, b) => a + b, 0) / rss.length, max: Math.max(...rss) },
-      heapUsedMiB: metric('shoal_process_nodejs_heap_size_used_bytes') / 2 ** 20,
-      heapTotalMiB: metric('shoal_process_nodejs_heap_size_total_bytes') / 2 ** 20,
-      externalMiB: metric('shoal_process_nodejs_external_memory_bytes') / 2 ** 20,
+      heapUsedMiB: sumMetric(metrics, 'shoal_process_nodejs_heap_size_used_bytes') / 2 ** 20,
+      heapTotalMiB: sumMetric(metrics, 'shoal_process_nodejs_heap_size_total_bytes') / 2 ** 20,
+      externalMiB: sumMetric(metrics, 'shoal_process_nodejs_external_memory_bytes') / 2 ** 20,
     },
     driftToRevertedSeconds: { samples: drift.length, p50: percentile(drift, 50), p99: percentile(drift, 99) },
   };

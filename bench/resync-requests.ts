@@ -2,6 +2,7 @@
 // (apiserver_request_total), against the cost of one dry-run per object.
 //
 //   npm run bench -- resync-requests [--objects 50] [--window 30] [--json out.json]
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import {
   stopControlPlane,
 } from '../test/controlplane/control-plane.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
+import { sumMetric } from '../test/support/metrics.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -107,18 +109,12 @@ try {
   );
   const operator = await runOperator(config, () => {});
   const metricsUrl = `http://127.0.0.1:${(operator.server.address() as AddressInfo).port}/metrics`;
-  const reconciles = async () => {
-    const text = await (await fetch(metricsUrl)).text();
-    const line = text
-      .split('\n')
-      .find(
-        (l) =>
-          l.startsWith('shoal_reconcile_total{') &&
-          l.includes('kind="AppGroup"') &&
-          l.includes('result="success"'),
-      );
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  const reconciles = async () =>
+    sumMetric(
+      await (await fetch(metricsUrl)).text(),
+      'shoal_reconcile_total',
+      'kind="AppGroup",result="success"',
+    );
   await kube.apply({
     apiVersion: 'shoal.dev/v1alpha1',
     kind: 'GitSource',

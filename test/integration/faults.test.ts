@@ -8,7 +8,7 @@ import { useCluster } from '../support/cluster.ts';
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { gitRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
-import { startShoal } from '../support/shoal.ts';
+import { fastLeaderElection, startShoal } from '../support/shoal.ts';
 import { shoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -51,10 +51,7 @@ async function synced(prefix: string, run: 'in-process' | 'process' = 'in-proces
         '--allow-file-urls',
         '--metrics-addr=127.0.0.1:0',
         '--webhook-addr=',
-        `--leader-election-namespace=${ns}`,
-        '--lease-duration=3s',
-        '--renew-deadline=2s',
-        '--retry-period=250ms',
+        ...fastLeaderElection(ns),
       ],
       { SHOAL_CACHE_DIR: join(tmp, 'cache') },
     );
@@ -270,13 +267,7 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
           onLostLease: () => {
             r.lost = true;
           },
-          extraArgs: [
-            '--allow-file-urls',
-            `--leader-election-namespace=${ns}`,
-            '--lease-duration=3s',
-            '--renew-deadline=2s',
-            '--retry-period=250ms',
-          ],
+          extraArgs: ['--allow-file-urls'],
         });
         cleanups.push(() => shoal.stop());
         return r;

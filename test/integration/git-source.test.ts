@@ -5,6 +5,7 @@ import { writePki } from '../controlplane/pki.ts';
 import { useCluster } from '../support/cluster.ts';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { startSshd, type TestSshd } from '../support/sshd.ts';
@@ -12,12 +13,6 @@ import { startSshd, type TestSshd } from '../support/sshd.ts';
 const { cp, kube, newNamespace } = useCluster();
 const cm = (name: string, v: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "${v}"}\n`;
-
-async function metric(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 describe('refs and polling', () => {
   let ns: string;
@@ -104,28 +99,32 @@ describe('refs and polling', () => {
     for (const name of ['same-1', 'same-2', 'same-3'])
       await o.source(name, { url: repo.url, interval: '1s' });
     for (const name of ['same-1', 'same-2', 'same-3']) await o.sourceAt(name, head);
-    const fetches = await metric(
+    const fetches = await scrapeMetric(
       shoal.metricsUrl,
       'shoal_git_requests_total',
       'operation="fetch",result="success"',
     );
-    const lsRemotes = await metric(
+    const lsRemotes = await scrapeMetric(
       shoal.metricsUrl,
       'shoal_git_requests_total',
       'operation="ls-remote",result="success"',
     );
     await new Promise((r) => setTimeout(r, 3_000));
     expect(
-      await metric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch",result="success"'),
+      await scrapeMetric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch",result="success"'),
     ).toBe(fetches);
     expect(
-      await metric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="ls-remote",result="success"'),
+      await scrapeMetric(
+        shoal.metricsUrl,
+        'shoal_git_requests_total',
+        'operation="ls-remote",result="success"',
+      ),
     ).toBeGreaterThan(lsRemotes);
     const next = await repo.commit({ 'apps/c.yaml': cm('c', 'new') });
     for (const name of ['same-1', 'same-2', 'same-3']) await o.sourceAt(name, next);
     // The tag and semver sources also fetched nothing new; the three branch sources fetched once.
     expect(
-      await metric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch",result="success"'),
+      await scrapeMetric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch",result="success"'),
     ).toBe(fetches + 1);
   });
 });

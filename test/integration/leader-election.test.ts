@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
 
 describe('leader election on a Lease', () => {
   let ns: string;
@@ -29,21 +22,14 @@ describe('leader election on a Lease', () => {
       onLostLease: () => {
         r.lost = true;
       },
-      extraArgs: [
-        '--allow-file-urls',
-        `--leader-election-namespace=${ns}`,
-        '--leader-election-id=shoal-test-leader',
-        '--lease-duration=3s',
-        '--renew-deadline=2s',
-        '--retry-period=250ms',
-      ],
+      extraArgs: ['--allow-file-urls', '--leader-election-id=shoal-test-leader'],
     });
     replicas.push(r);
     return r;
   };
   const leaders = async () => {
     const live = replicas.filter((r) => !r.stopped);
-    const flags = await Promise.all(live.map((r) => metric(r.shoal.metricsUrl, 'shoal_leader')));
+    const flags = await Promise.all(live.map((r) => scrapeMetric(r.shoal.metricsUrl, 'shoal_leader')));
     return live.filter((_, i) => flags[i] === 1);
   };
 
@@ -71,8 +57,8 @@ describe('leader election on a Lease', () => {
     await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
     await o.groupAt('app', await repo.head());
     const standby = replicas.find((r) => r !== leader);
-    expect(await metric(leader?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
-    expect(await metric(standby?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBe(0);
+    expect(await scrapeMetric(leader?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
+    expect(await scrapeMetric(standby?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBe(0);
     expect((await leaders()).length).toBe(1);
   });
 
@@ -93,7 +79,7 @@ describe('leader election on a Lease', () => {
       'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "2"}\n',
     });
     await o.groupAt('app', commit);
-    expect(await metric(next?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
+    expect(await scrapeMetric(next?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
   });
 
   it('a leader cut off from its Lease stops writing once the renew deadline passes', async () => {
@@ -118,12 +104,12 @@ describe('leader election on a Lease', () => {
       },
     });
     await waitFor('lost lease', () => leader.lost, { timeoutMs: 10_000 });
-    expect(await metric(leader.shoal.metricsUrl, 'shoal_leader')).toBe(0);
-    const before = await metric(leader.shoal.metricsUrl, 'shoal_reconcile_total');
+    expect(await scrapeMetric(leader.shoal.metricsUrl, 'shoal_leader')).toBe(0);
+    const before = await scrapeMetric(leader.shoal.metricsUrl, 'shoal_reconcile_total');
     await repo.commit({
       'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "3"}\n',
     });
     await new Promise((r) => setTimeout(r, 2_500));
-    expect(await metric(leader.shoal.metricsUrl, 'shoal_reconcile_total')).toBe(before);
+    expect(await scrapeMetric(leader.shoal.metricsUrl, 'shoal_reconcile_total')).toBe(before);
   });
 });

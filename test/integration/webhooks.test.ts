@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 
@@ -70,13 +71,7 @@ describe('push webhooks', () => {
     });
     return res.status;
   };
-  const lsRemotes = async () => {
-    const text = await (await fetch(`${shoal.metricsUrl}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('shoal_git_requests_total{') && l.includes('operation="ls-remote"'));
-    return line ? Number(line.split(' ').pop()) : 0;
-  };
+  const lsRemotes = () => scrapeMetric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="ls-remote"');
 
   beforeAll(async () => {
     ns = await newNamespace('hooks');
@@ -177,14 +172,20 @@ describe('push webhooks', () => {
     const commit = await repo.commit({
       'apps/d.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n',
     });
-    const fetchesBefore = await metricValue(shoal.metricsUrl, 'operation="fetch",result="success"');
+    const fetchesBefore = await scrapeMetric(
+      shoal.metricsUrl,
+      'shoal_git_requests_total',
+      'operation="fetch",result="success"',
+    );
     const statuses = await Promise.all(
       Array.from({ length: 30 }, () => post('generic', (PUSHES.generic as (u: string) => Signed)(repo.url))),
     );
     expect(statuses.every((s) => s === 202)).toBe(true);
     await o.sourceAt('repo', commit, 10_000);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await metricValue(shoal.metricsUrl, 'operation="fetch",result="success"')).toBe(fetchesBefore + 1);
+    expect(
+      await scrapeMetric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch",result="success"'),
+    ).toBe(fetchesBefore + 1);
   });
 
   it('answers 429 when saturated, instead of queueing without bound', async () => {
@@ -206,9 +207,3 @@ describe('push webhooks', () => {
     for (const s of held) s.destroy();
   });
 });
-
-async function metricValue(metricsUrl: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('shoal_git_requests_total{') && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}

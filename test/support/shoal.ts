@@ -6,11 +6,23 @@ import { inject } from 'vitest';
 import { runOperator } from '../../src/cli/run.ts';
 import { parseRunConfig } from '../../src/config.ts';
 
+/**
+ * Leader election for tests: the Lease in the test's namespace, and durations short enough that a
+ * takeover happens within seconds (3 s lease, 2 s renew deadline, 250 ms retry).
+ */
+export const fastLeaderElection = (namespace: string) => [
+  `--leader-election-namespace=${namespace}`,
+  '--lease-duration=3s',
+  '--renew-deadline=2s',
+  '--retry-period=250ms',
+];
+
 /** Shoal's operator, in this process, against the run's control plane and one namespace. */
 export async function startShoal(opts: {
   kubeconfig: string;
   namespace: string;
   extraArgs?: string[];
+  /** Elect a leader (with `fastLeaderElection` in the namespace); off by default. */
   leaderElect?: boolean;
   /** Called instead of exiting when the operator loses its Lease. */
   onLostLease?: () => void;
@@ -31,7 +43,7 @@ export async function startShoal(opts: {
       cacheDir,
       `--kustomize-path=${inject('kustomize')}`,
       // Many operators share this control plane, one per test namespace: none elects (see leader tests).
-      ...(opts.leaderElect ? [] : ['--leader-elect=false']),
+      ...(opts.leaderElect ? fastLeaderElection(opts.namespace) : ['--leader-elect=false']),
       ...(opts.extraArgs ?? ['--allow-file-urls']),
     ],
     { PATH: process.env.PATH },
