@@ -16,7 +16,6 @@ export interface DriftWatcherOptions {
 
 interface Watch {
   stop: () => Promise<void>;
-  seen: Map<string, string>;
   informer: InformerLike<WatchedObject>;
 }
 
@@ -74,27 +73,23 @@ export class DriftWatcher {
     const informer = this.#kube.informer(path, apiVersion, kind, {
       labelSelector: ns ? `${LABELS.groupName},${LABELS.groupNamespace}=${ns}` : LABELS.groupName,
     }) as unknown as InformerLike<WatchedObject>;
-    const seen = new Map<string, string>();
-    const managers = new Map<string, Map<string, string>>();
-    informer.on('add', (o) => {
-      seen.set(objectKey(o), driftFingerprint(o));
-      managers.set(objectKey(o), managerSignatures(o));
-    });
+    // Per object, what counts for drift and who had written what, as of the version seen last.
+    const seen = new Map<string, { fingerprint: string; managers: Map<string, string> }>();
+    const remember = (o: WatchedObject) =>
+      seen.set(objectKey(o), { fingerprint: driftFingerprint(o), managers: managerSignatures(o) });
+    informer.on('add', remember);
     informer.on('update', (o) => {
       const key = objectKey(o);
-      const fp = driftFingerprint(o);
-      const previous = managers.get(key);
-      managers.set(key, managerSignatures(o));
-      if (seen.get(key) === fp) return;
-      seen.set(key, fp);
-      const author = driftAuthor(o, previous);
+      const previous = seen.get(key);
+      remember(o);
+      if (previous?.fingerprint === seen.get(key)?.fingerprint) return;
+      const author = driftAuthor(o, previous?.managers);
       const group = ownerKey(o);
       if (author && group)
         this.#opts.onDrift(group, `${kind}/${key.replace(/^\//, '')} was changed by ${author}`, author);
     });
     informer.on('delete', (o) => {
       seen.delete(objectKey(o));
-      managers.delete(objectKey(o));
       const group = ownerKey(o);
       if (group)
         this.#opts.onDrift(group, `${kind}/${objectKey(o).replace(/^\//, '')} was deleted`, undefined);
@@ -107,7 +102,7 @@ export class DriftWatcher {
       name: `drift ${kind}`,
       relistEveryMs: RELIST_EVERY_MS,
     });
-    return { stop, seen, informer };
+    return { stop, informer };
   }
 
   async stop(): Promise<void> {
