@@ -46,48 +46,43 @@ async function k(state: ControlPlaneState, ...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function waitForRevision(state: ControlPlaneState, commit: string, timeoutMs: number): Promise<number> {
+/**
+ * Polls a field of the demo AppGroup (a kubectl jsonpath) until `done` accepts it; calls `changed` on
+ * each new value. Returns the milliseconds it took; throws with the last value after `timeoutMs`.
+ */
+async function waitForGroup(
+  state: ControlPlaneState,
+  jsonpath: string,
+  done: (value: string) => boolean,
+  timeoutMs: number,
+  changed: (value: string) => void = () => {},
+): Promise<number> {
   const started = Date.now();
+  let last: string | undefined;
   while (Date.now() - started < timeoutMs) {
-    const r = await kubectl(state, [
-      '-n',
-      NS,
-      'get',
-      'appgroup',
-      'podinfo',
-      '-o',
-      'jsonpath={.status.lastAppliedRevision}',
-    ]);
-    if (r.stdout.endsWith(commit)) return Date.now() - started;
+    const r = await kubectl(state, ['-n', NS, 'get', 'appgroup', 'podinfo', '-o', `jsonpath={${jsonpath}}`]);
+    if (r.stdout !== last) changed(r.stdout);
+    last = r.stdout;
+    if (done(r.stdout)) return Date.now() - started;
     await sleep(100);
   }
-  const log = state.logs['shoal-operator'];
-  throw new Error(`revision ${commit.slice(0, 8)} was not applied within ${timeoutMs / 1000}s; see ${log}`);
+  throw new Error(
+    `${jsonpath} of the AppGroup was still "${last ?? ''}" after ${timeoutMs / 1000}s; see ${state.logs['shoal-operator']}`,
+  );
 }
 
-/** Waits until the AppGroup's health is `want` for its last applied revision; returns the time it took. */
-async function waitForHealth(state: ControlPlaneState, want: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  let last = '';
-  while (Date.now() - started < timeoutMs) {
-    const r = await kubectl(state, [
-      '-n',
-      NS,
-      'get',
-      'appgroup',
-      'podinfo',
-      '-o',
-      'jsonpath={.status.health.status}',
-    ]);
-    if (r.stdout !== last) {
-      last = r.stdout;
-      say(`  health: ${last || '(not assessed yet)'}`);
-    }
-    if (r.stdout === want) return Date.now() - started;
-    await sleep(200);
-  }
-  throw new Error(`the AppGroup did not become ${want} within ${timeoutMs / 1000}s (last: ${last})`);
-}
+const waitForRevision = (state: ControlPlaneState, commit: string, timeoutMs: number) =>
+  waitForGroup(state, '.status.lastAppliedRevision', (v) => v.endsWith(commit), timeoutMs);
+
+/** Waits until the AppGroup's health is `want`, printing each health it passes through. */
+const waitForHealth = (state: ControlPlaneState, want: string, timeoutMs: number) =>
+  waitForGroup(
+    state,
+    '.status.health.status',
+    (v) => v === want,
+    timeoutMs,
+    (v) => say(`  health: ${v || '(not assessed yet)'}`),
+  );
 
 async function main(): Promise<void> {
   step('A behaving cluster: etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes, metrics-server');

@@ -22,6 +22,12 @@ export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
 
 log() { echo "[controlplane] $*" >&2; }
 
+# One build at a time per cache: test setups that start together (integration and e2e) may both ask
+# for tier A; the second waits here and then finds it cached instead of building it again.
+mkdir -p "$ROOT"
+exec 9>"$ROOT/.build.lock"
+flock 9
+
 # Runs a `go build -v` in the background and reports progress every 30 s (packages compiled so far),
 # so a cold build of many minutes is never silent. $1 names the step; the rest is the command.
 with_progress() {

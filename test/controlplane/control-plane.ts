@@ -123,7 +123,13 @@ function probe(url: string, ca: Buffer): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutSeconds: number, logFile: string) {
+/** Polls `check` until true; on timeout, throws with the last lines of the process log `logFile`. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutSeconds: number,
+  logFile: string,
+) {
   const deadline = Date.now() + timeoutSeconds * 1000;
   while (Date.now() < deadline) {
     if (await check()) return;

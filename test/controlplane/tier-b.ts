@@ -1,7 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { addProcess, type ControlPlaneState, freePorts, kubectl } from './control-plane.ts';
+import { addProcess, type ControlPlaneState, freePorts, kubectl, waitFor } from './control-plane.ts';
 
 export interface TierBOptions {
   /** Fake nodes to create (KWOK runs their pods). */
@@ -33,14 +31,24 @@ const fakeNode = (name: string) => ({
   },
 });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutSeconds: number, logFile: string) {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
-  throw new Error(`timed out waiting for ${what}; last lines of ${logFile}:\n${tail}`);
+/** Applies `items` as one List with kubectl; throws with kubectl's message when it fails. */
+async function applyAll(state: ControlPlaneState, what: string, items: object[]): Promise<void> {
+  const r = await kubectl(
+    state,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
+  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+}
+
+/** Whether every one of `targets` has `condition` (kubectl wait, one second at a time). */
+async function hasCondition(
+  state: ControlPlaneState,
+  condition: string,
+  targets: string[],
+): Promise<boolean> {
+  const r = await kubectl(state, ['wait', `--for=condition=${condition}`, '--timeout=1s', ...targets]);
+  return r.status === 0;
 }
 
 /**
@@ -48,7 +56,11 @@ async function until(what: string, check: () => Promise<boolean>, timeoutSeconds
  * and kube-scheduler, KWOK with fake nodes whose pods go Running and Ready (usage from pod
  * annotations), and metrics-server behind the aggregation layer serving metrics.k8s.io.
  */
-export async function startTierB(state: ControlPlaneState, binDir: string, opts: TierBOptions = {}) {
+export async function startTierB(
+  state: ControlPlaneState,
+  binDir: string,
+  opts: TierBOptions = {},
+): Promise<void> {
   const log = opts.log ?? (() => {});
   const timeout = opts.timeoutSeconds ?? 120;
   const pki = join(state.dir, 'pki');
@@ -56,7 +68,7 @@ export async function startTierB(state: ControlPlaneState, binDir: string, opts:
   const kc = `--kubeconfig=${state.kubeconfig}`;
 
   log('starting kube-controller-manager and kube-scheduler');
-  const cm = await addProcess(state, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
+  await addProcess(state, 'kube-controller-manager', join(binDir, 'kube-controller-manager'), [
     kc,
     `--authentication-kubeconfig=${state.kubeconfig}`,
     `--authorization-kubeconfig=${state.kubeconfig}`,
@@ -95,23 +107,15 @@ export async function startTierB(state: ControlPlaneState, binDir: string, opts:
     '--cidr=10.244.0.0/16',
   ]);
   const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(`${FAKE_NODE_PREFIX}${i}`));
-  const applied = await kubectl(
-    state,
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }),
-  );
-  if (applied.status !== 0) throw new Error(`creating fake nodes failed: ${applied.stderr}`);
-  await until(
+  await applyAll(state, 'creating fake nodes', nodes);
+  await waitFor(
     'fake nodes Ready',
-    async () => {
-      const r = await kubectl(state, [
-        'wait',
-        '--for=condition=Ready',
-        '--timeout=1s',
-        ...nodes.map((n) => `node/${n.metadata.name}`),
-      ]);
-      return r.status === 0;
-    },
+    () =>
+      hasCondition(
+        state,
+        'Ready',
+        nodes.map((n) => `node/${n.metadata.name}`),
+      ),
     timeout,
     kwok.log,
   );
@@ -153,28 +157,13 @@ export async function startTierB(state: ControlPlaneState, binDir: string, opts:
       },
     },
   ];
-  const registered = await kubectl(
-    state,
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: registration }),
-  );
-  if (registered.status !== 0) throw new Error(`registering metrics-server failed: ${registered.stderr}`);
+  await applyAll(state, 'registering metrics-server', registration);
   // Available once the aggregation layer reaches it; pod metrics follow a scrape or two later.
-  await until(
+  await waitFor(
     'metrics.k8s.io Available',
-    async () =>
-      (
-        await kubectl(state, [
-          'wait',
-          '--for=condition=Available',
-          '--timeout=1s',
-          'apiservice/v1beta1.metrics.k8s.io',
-        ])
-      ).status === 0,
+    () => hasCondition(state, 'Available', ['apiservice/v1beta1.metrics.k8s.io']),
     timeout,
     ms.log,
   );
-  await writeFile(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
   log('tier B ready: controller-manager, scheduler, kwok nodes, metrics-server');
-  return { kwokPort, metricsPort, nodes: nodes.map((n) => n.metadata.name), controllerManagerLog: cm.log };
 }
