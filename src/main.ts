@@ -1,3 +1,4 @@
+import { autoscaleCommand } from './cli/autoscale.ts';
 import { diffCommand } from './cli/diff.ts';
 import { getCommand, reconcileCommand, suspendCommand } from './cli/groups.ts';
 import { renderCommand } from './cli/render.ts';
@@ -18,6 +19,8 @@ const USAGE = `shoal: a GitOps reconciler for Kubernetes
   shoal reconcile group ns/name [--with-source]
                                          reconcile now (sets shoal.dev/requested-at)
   shoal suspend|resume group ns/name     stop or restart syncing a group
+  shoal autoscale simulate <file|->       replay an autoscaling scenario through the decision
+                                         engine; JSON in, JSON out (format in the README)
   shoal version                          print the version
 `;
 
@@ -100,6 +103,12 @@ async function main(argv: string[]): Promise<number> {
       else out(await suspendCommand(kube, namespace, name, command === 'suspend'));
       return 0;
     }
+    case 'autoscale':
+      return autoscaleCommand(rest, {
+        stdin: process.stdin,
+        out: (s) => process.stdout.write(s),
+        err: (s) => process.stderr.write(s),
+      });
     case 'version':
     case '--version':
       process.stdout.write('shoal 0.1.0\n');
