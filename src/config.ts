@@ -36,6 +36,16 @@ export interface RunConfig {
   allowRemoteBases: boolean;
   /** Environment for git children: only PATH is passed through. */
   gitEnv: Record<string, string>;
+  autoscaler: {
+    /** How often every autoscaled app is decided (HPA's --horizontal-pod-autoscaler-sync-period). */
+    syncPeriodMs: number;
+    tolerance: number;
+    cpuInitializationPeriodMs: number;
+    initialReadinessDelayMs: number;
+    downscaleStabilizationMs: number;
+    /** Prometheus for groups without spec.metrics.prometheus.address; undefined: none. */
+    prometheusAddress: string | undefined;
+  };
 }
 
 export const RUN_USAGE = `usage: shoal run [flags]
@@ -60,6 +70,12 @@ export const RUN_USAGE = `usage: shoal run [flags]
                            AppGroups without spec.serviceAccountName apply as this ServiceAccount of their
                            namespace (default: the operator's own identity)
   --log-level LEVEL        debug, info, warn or error (default info)
+  --autoscaler-sync-period D       how often autoscaled apps are decided (default 15s)
+  --autoscaler-tolerance X         ratio tolerance before scaling (default 0.1)
+  --autoscaler-cpu-initialization-period D   (default 5m)
+  --autoscaler-initial-readiness-delay D     (default 30s)
+  --autoscaler-downscale-stabilization D     the scale-down window without behavior (default 5m)
+  --prometheus-address URL         Prometheus for groups that name none in spec.metrics
 `;
 
 function kubeSource(
@@ -99,6 +115,12 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       'lease-duration': { type: 'string', default: '15s' },
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
+      'autoscaler-sync-period': { type: 'string', default: '15s' },
+      'autoscaler-tolerance': { type: 'string', default: '0.1' },
+      'autoscaler-cpu-initialization-period': { type: 'string', default: '5m' },
+      'autoscaler-initial-readiness-delay': { type: 'string', default: '30s' },
+      'autoscaler-downscale-stabilization': { type: 'string', default: '5m' },
+      'prometheus-address': { type: 'string' },
     },
     strict: true,
   });
@@ -114,6 +136,10 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
   const maxBody = Number(values['webhook-max-body']);
   if (!Number.isInteger(maxBody) || maxBody < 1024)
     throw new Error('--webhook-max-body must be an integer >= 1024');
+  const tolerance = Number(values['autoscaler-tolerance']);
+  if (!(tolerance >= 0)) throw new Error('--autoscaler-tolerance must be a number >= 0');
+  const syncPeriodMs = parseDuration(values['autoscaler-sync-period']);
+  if (!(syncPeriodMs >= 1000)) throw new Error('--autoscaler-sync-period must be at least 1s');
   const level = values['log-level'];
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new Error('--log-level must be debug, info, warn or error');
@@ -130,6 +156,14 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     watchNamespace: values['watch-namespace'],
     defaultServiceAccount: values['default-service-account'],
     kustomizePath: values['kustomize-path'],
+    autoscaler: {
+      syncPeriodMs,
+      tolerance,
+      cpuInitializationPeriodMs: parseDuration(values['autoscaler-cpu-initialization-period']),
+      initialReadinessDelayMs: parseDuration(values['autoscaler-initial-readiness-delay']),
+      downscaleStabilizationMs: parseDuration(values['autoscaler-downscale-stabilization']),
+      prometheusAddress: values['prometheus-address'],
+    },
     leaderElection: {
       enabled: values['leader-elect'] !== 'false',
       namespace: values['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',

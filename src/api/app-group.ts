@@ -121,6 +121,8 @@ export interface AppStatus {
   lastScaleTime?: string;
   reason?: string;
   metrics?: MetricStatus[];
+  /** HPA's AbleToScale, ScalingActive and ScalingLimited, for this app. */
+  conditions?: Condition[];
 }
 
 export interface HistoryEntry {
@@ -144,7 +146,12 @@ export interface AppGroupStatus {
   lastHandledReconcileAt?: string;
   inventory?: InventoryEntry[];
   apps?: AppStatus[];
-  budget?: { requested?: ResourceBudget; allocated?: ResourceBudget; limited?: string[] };
+  budget?: {
+    requested?: ResourceBudget;
+    allocated?: ResourceBudget;
+    limited?: string[];
+    overcommitted?: boolean;
+  };
   history?: HistoryEntry[];
 }
 

@@ -43,8 +43,7 @@ function count(v: unknown, where: string): number {
 }
 
 function quantity(v: unknown, where: string): number {
-  if (typeof v === 'number') return Math.ceil(v * 1000);
-  if (typeof v === 'string') {
+  if (typeof v === 'number' || typeof v === 'string') {
     try {
       return parseMilli(v);
     } catch {

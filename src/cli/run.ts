@@ -8,6 +8,8 @@ import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import { keyOf, refFromInventory } from '../api/object-key.ts';
 import { SyncMemo } from '../apply/sync-memo.ts';
+import { Autoscaler } from '../autoscale/autoscaler.ts';
+import { PrometheusClient } from '../autoscale/sources.ts';
 import type { RunConfig } from '../config.ts';
 import { startHealthServer } from '../http/health-server.ts';
 import { Metrics } from '../http/metrics.ts';
@@ -115,7 +117,11 @@ export async function runOperator(
     },
     home: join(config.cacheDir, 'kustomize-home'),
   };
-  const queues = { GitSource: new WorkQueue({ clock }), AppGroup: new WorkQueue({ clock }) };
+  const queues = {
+    GitSource: new WorkQueue({ clock }),
+    AppGroup: new WorkQueue({ clock }),
+    Autoscale: new WorkQueue({ clock }),
+  };
   const gv = `${API_GROUP}/${API_VERSION}`;
   const ns = config.watchNamespace;
   const base = ns ? `/apis/${gv}/namespaces/${ns}` : `/apis/${gv}`;
@@ -152,6 +158,47 @@ export async function runOperator(
   wire(groupInformer, queues.AppGroup);
   // Reconcilers read their objects from these caches, not with a GET each.
   const reads = cachedReads(kube, { group: groupInformer, source: sourceInformer });
+
+  // The autoscaler decides a group's apps every sync period, and at once when the group is new,
+  // its spec changed or its inventory did (a workload was created); never on its own status writes.
+  const autoscaler = new Autoscaler({
+    kube,
+    clock,
+    events,
+    log,
+    options: {
+      tolerance: { scaleUp: config.autoscaler.tolerance, scaleDown: config.autoscaler.tolerance },
+      cpuInitializationPeriodMs: config.autoscaler.cpuInitializationPeriodMs,
+      initialReadinessDelayMs: config.autoscaler.initialReadinessDelayMs,
+      downscaleStabilizationMs: config.autoscaler.downscaleStabilizationMs,
+    },
+    syncPeriodMs: config.autoscaler.syncPeriodMs,
+    group: (namespace, name) => reads.group(namespace, name),
+    wrote: (group, resourceVersion) => reads.wrote(group, resourceVersion),
+    prometheus: new PrometheusClient(),
+    ...(config.autoscaler.prometheusAddress
+      ? { defaultPrometheusAddress: config.autoscaler.prometheusAddress }
+      : {}),
+    metrics: metrics.autoscaler,
+  });
+  const scaled = (g: AppGroup) => (g.spec.apps ?? []).some((a) => a.replicas !== undefined || a.autoscaling);
+  // What of a group makes the autoscaler look at once: its spec (generation) and its inventory.
+  const signatures = new Map<string, string>();
+  const signature = (g: AppGroup) => JSON.stringify([g.metadata.generation, g.status?.inventory ?? []]);
+  groupInformer.on('add', (g) => {
+    signatures.set(keyOf(g), signature(g));
+    if (scaled(g)) queues.Autoscale.add(keyOf(g));
+  });
+  groupInformer.on('update', (g) => {
+    const key = keyOf(g);
+    const next = signature(g);
+    if (signatures.get(key) !== next) queues.Autoscale.add(key);
+    signatures.set(key, next);
+  });
+  groupInformer.on('delete', (g) => {
+    signatures.delete(keyOf(g));
+    autoscaler.forget(keyOf(g));
+  });
 
   // Commit-to-applied: when each new revision of a source was found, until its groups applied it.
   const detected = new Map<string, number>();
@@ -262,6 +309,12 @@ export async function runOperator(
         ),
         { onError: onError('AppGroup') },
       ),
+      runWorkers(
+        queues.Autoscale,
+        config.concurrency,
+        instrument('Autoscale', (key) => autoscaler.reconcile(key)),
+        { onError: onError('Autoscale') },
+      ),
     ]);
   let workers: Promise<unknown> = Promise.resolve();
   let leading = false;
@@ -273,6 +326,8 @@ export async function runOperator(
     ...(ns ? { groupNamespace: ns } : {}),
     onDrift: (key, description, author) => {
       queues.AppGroup.add(key);
+      // A replica count someone else changed is corrected at once, not at the next period.
+      queues.Autoscale.add(key);
       if (!leading || !author) return;
       const [namespace, name] = key.split('/');
       const group = groupInformer.list(namespace).find((g) => g.metadata.name === name);
@@ -334,6 +389,7 @@ export async function runOperator(
         metrics.leader.set(0);
         queues.GitSource.shutDown();
         queues.AppGroup.shutDown();
+        queues.Autoscale.shutDown();
         hooks.onLostLease?.();
       },
     });
@@ -408,6 +464,7 @@ export async function runOperator(
       if (webhookServer) await new Promise((resolve) => webhookServer.close(resolve));
       queues.GitSource.shutDown();
       queues.AppGroup.shutDown();
+      queues.Autoscale.shutDown();
       // In-flight reconciles get a grace period to finish; after it their writes are refused, so
       // nothing is written once the Lease is released.
       const finished = await Promise.race([

@@ -59,6 +59,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly autoscalerDesired = new Gauge({
+    name: 'shoal_autoscaler_desired_replicas',
+    help: 'The replica count the autoscaler decided for an app (after the group budget).',
+    labelNames: ['namespace', 'group', 'app'] as const,
+    registers: [this.registry],
+  });
+  readonly autoscalerDecisions = new Counter({
+    name: 'shoal_autoscaler_decisions_total',
+    help: 'Autoscaler decisions by result (rescaled, unchanged, limited, paused, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** AutoscalerMetrics for the autoscaler. */
+  readonly autoscaler = {
+    desired: (labels: { namespace: string; group: string; app: string }, replicas: number) =>
+      this.autoscalerDesired.set(labels, replicas),
+    decision: (result: string) => this.autoscalerDecisions.inc({ result }),
+    forget: (labels: { namespace: string; group: string; app: string }) =>
+      this.autoscalerDesired.remove(labels),
+  };
+
   /** A GitObserver for the git cache. */
   readonly git = {
     observe: (operation: string, result: string, seconds: number) => {

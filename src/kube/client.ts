@@ -1,5 +1,6 @@
 import {
   ApiException,
+  AppsV1Api,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
@@ -24,6 +25,25 @@ type ClientObject = import('@kubernetes/client-node').KubernetesObject;
 const asClient = (o: KubernetesObject) => o as unknown as ClientObject;
 
 /** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
+export type ScalableKind = 'Deployment' | 'StatefulSet';
+
+/** What the autoscaler reads of a scale subresource. */
+export interface Scale {
+  specReplicas: number;
+  statusReplicas: number;
+  /** The workload's pod selector, serialised (`app=web,tier in (a,b)`). */
+  selector: string;
+  resourceVersion: string;
+}
+
+/** metrics.k8s.io/v1beta1 PodMetrics, as JSON. */
+export interface PodMetrics {
+  metadata: { name: string; namespace?: string };
+  timestamp: string;
+  window: string;
+  containers: { name: string; usage: Record<string, string> }[];
+}
+
 export type KubeConfigSource = { kubeconfig: string; context?: string } | { inCluster: true };
 
 /** Connection pools kept per distinct TLS identity and server; a handful at most in practice. */
@@ -109,6 +129,7 @@ export class Kube {
   readonly config: KubeConfig;
   readonly #objects: ObjectApi;
   readonly #custom: CustomObjectsApi;
+  readonly #apps: AppsV1Api;
   readonly #impersonated = new Map<string, Kube>();
   /** Shared with the impersonating clients made from this one, so one call fences them all. */
   readonly #fence: { why: string | undefined };
@@ -118,6 +139,68 @@ export class Kube {
     this.#fence = fence;
     this.#objects = ObjectApi.fromConfig(config);
     this.#custom = config.makeApiClient(CustomObjectsApi);
+    this.#apps = config.makeApiClient(AppsV1Api);
+  }
+
+  /** The scale subresource of a Deployment or StatefulSet; undefined when the workload is gone. */
+  async getScale(kind: ScalableKind, namespace: string, name: string): Promise<Scale | undefined> {
+    try {
+      const s = await translate(
+        kind === 'Deployment'
+          ? this.#apps.readNamespacedDeploymentScale({ name, namespace })
+          : this.#apps.readNamespacedStatefulSetScale({ name, namespace }),
+      );
+      return {
+        specReplicas: s.spec?.replicas ?? 0,
+        statusReplicas: s.status?.replicas ?? 0,
+        selector: s.status?.selector ?? '',
+        resourceVersion: s.metadata?.resourceVersion ?? '',
+      };
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Sets a workload's replicas through its scale subresource with server-side apply, as
+   * `fieldManager` (forced: the count is that manager's to decide).
+   */
+  async applyScale(
+    kind: ScalableKind,
+    namespace: string,
+    name: string,
+    replicas: number,
+    fieldManager: string,
+  ) {
+    this.#writable();
+    const body = {
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name, namespace },
+      spec: { replicas },
+    };
+    const params = { name, namespace, body, fieldManager, force: true };
+    const headers = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    await translate(
+      kind === 'Deployment'
+        ? this.#apps.patchNamespacedDeploymentScale(params, headers)
+        : this.#apps.patchNamespacedStatefulSetScale(params, headers),
+    );
+  }
+
+  /** metrics.k8s.io PodMetrics of the pods a selector picks (what the HPA's metrics client lists). */
+  async listPodMetrics(namespace: string, labelSelector: string): Promise<PodMetrics[]> {
+    const list = (await translate(
+      this.#custom.listNamespacedCustomObject({
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        namespace,
+        plural: 'pods',
+        labelSelector,
+      }),
+    )) as { items?: PodMetrics[] };
+    return list.items ?? [];
   }
 
   /**

@@ -337,11 +337,14 @@ function reads(deps: AppGroupReconcilerDeps): CachedReads {
 
 /** Writes the group's status unless unchanged; tells the reads about the new version. */
 async function writeGroupStatus(deps: AppGroupReconcilerDeps, group: AppGroup, status: AppGroupStatus) {
+  // status.apps and status.budget belong to the autoscaler: a merge patch without them leaves them be.
+  const { apps: _apps, budget: _budget, ...previous } = group.status ?? {};
+  const { apps: _a, budget: _b, ...next } = status;
   const result = await writeStatusIfChanged(
     deps.kube,
     statusRefOf(KINDS.AppGroup.plural, group),
-    group.status,
-    status,
+    previous,
+    next,
   );
   if (result.wrote) reads(deps).wrote(group, result.resourceVersion);
 }

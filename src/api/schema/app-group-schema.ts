@@ -339,6 +339,7 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
         }),
         lastScaleTime: str('When the replicas were last changed.', { format: 'date-time' }),
         reason: str('Why the count is what it is.'),
+        conditions: conditions(),
         metrics: arr(
           'Current and target per metric.',
           obj('One metric.', {
@@ -356,6 +357,7 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
     requested: quantityMap('Requested.'),
     allocated: quantityMap('Allocated.'),
     limited: arr('Apps held below their recommendation by the budget.', str('App name.')),
+    overcommitted: bool("True when the apps' minimums alone exceed the budget."),
   }),
   history: arr(
     'The last five sync runs.',

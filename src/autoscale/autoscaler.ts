@@ -1,0 +1,444 @@
+/**
+ * The autoscaler loop, one reconcile per AppGroup with apps (DESIGN.md §3): for every app, read its
+ * workload's scale, pods and metrics, decide with the pure engine, share the group budget, write the
+ * replicas through the scale subresource as `shoal-autoscaler`, and report in status.apps,
+ * status.budget, events and metrics. Fixed `replicas` are enforced the same way. The engine's state
+ * (recommendations, scale events) lives in memory, as the HPA's does.
+ */
+import type { AppGroup, AppGroupStatus, AppSpec, AppStatus, MetricSpec } from '../api/app-group.ts';
+import { FIELD_MANAGERS, KINDS } from '../api/group.ts';
+import type { Condition } from '../api/meta.ts';
+import { refFromInventory } from '../api/object-key.ts';
+import { parseMilli } from '../api/quantity.ts';
+import type { Kube, ScalableKind } from '../kube/client.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import type { Log } from '../runtime/logger.ts';
+import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
+import { allocate, type BudgetApp, type ResourceAmounts } from './budget.ts';
+import {
+  type AppDecision,
+  type AppState,
+  decide,
+  type EngineOptions,
+  initialState,
+  type MetricReading,
+  type MetricResult,
+  type ResolvedPolicy,
+  resolvePolicy,
+  type Settled,
+  settle,
+} from './engine.ts';
+import { formatAmounts } from './simulate.ts';
+import {
+  observePods,
+  type PodJson,
+  PrometheusClient,
+  perPodValues,
+  podRequests,
+  singleValue,
+} from './sources.ts';
+
+export interface AutoscalerMetrics {
+  desired(labels: { namespace: string; group: string; app: string }, replicas: number): void;
+  decision(result: 'rescaled' | 'unchanged' | 'limited' | 'paused' | 'failed'): void;
+  forget(labels: { namespace: string; group: string; app: string }): void;
+}
+
+export interface AutoscalerDeps {
+  kube: Kube;
+  clock: Clock;
+  events: EventRecorder;
+  log: Log;
+  options: EngineOptions;
+  syncPeriodMs: number;
+  /** The AppGroup as cached (undefined: gone). */
+  group(namespace: string, name: string): Promise<AppGroup | undefined>;
+  /** Tells the reads about the status write's new version. */
+  wrote?(group: AppGroup, resourceVersion: string | undefined): void;
+  prometheus?: PrometheusClient;
+  defaultPrometheusAddress?: string;
+  metrics?: AutoscalerMetrics;
+}
+
+interface Workload {
+  kind: ScalableKind;
+  namespace: string;
+  name: string;
+}
+
+/** The Deployment or StatefulSet of the group's inventory an app names. */
+function workloadOf(group: AppGroup, app: string): Workload | undefined {
+  for (const entry of group.status?.inventory ?? []) {
+    const ref = refFromInventory(entry);
+    if (
+      ref.name === app &&
+      ref.apiVersion === 'apps/v1' &&
+      (ref.kind === 'Deployment' || ref.kind === 'StatefulSet')
+    )
+      return { kind: ref.kind, namespace: ref.namespace ?? group.metadata.namespace ?? '', name: ref.name };
+  }
+  return undefined;
+}
+
+const conditionJson = (c: AppState['conditions'][number]): Condition => ({
+  type: c.type,
+  status: c.status,
+  reason: c.reason,
+  message: c.message,
+  lastTransitionTime: c.lastTransitionTime.toISOString(),
+});
+
+function metricStatus(m: MetricResult): NonNullable<AppStatus['metrics']>[number] {
+  const show = (v?: { averageUtilization?: number; averageValue?: string; value?: string }) =>
+    v?.averageUtilization !== undefined
+      ? `${v.averageUtilization}%`
+      : (v?.averageValue ?? v?.value ?? (v === undefined ? undefined : ''));
+  const current = m.error ? `<error: ${m.error}>` : show(m.current);
+  const target = show(m.target);
+  return {
+    type: m.type,
+    name: m.name,
+    ...(current !== undefined ? { current } : {}),
+    ...(target ? { target } : {}),
+  };
+}
+
+interface Planned {
+  app: AppSpec;
+  workload: Workload;
+  current: number;
+  /** Autoscaled apps: the policy and the engine's decision. */
+  policy?: ResolvedPolicy;
+  decision?: AppDecision;
+  /** Fixed apps: the count to hold. */
+  fixed?: number;
+  perReplica?: ResourceAmounts;
+}
+
+export class Autoscaler {
+  readonly #deps: AutoscalerDeps;
+  /** Engine state per `namespace/group`, then per app. */
+  readonly #states = new Map<string, Map<string, AppState>>();
+
+  constructor(deps: AutoscalerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Forgets a group (deleted, or no apps any more). */
+  forget(key: string): void {
+    const [namespace = '', group = ''] = key.split('/');
+    for (const app of this.#states.get(key)?.keys() ?? [])
+      this.#deps.metrics?.forget({ namespace, group, app });
+    this.#states.delete(key);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const d = this.#deps;
+    const [namespace = '', name = ''] = key.split('/');
+    const group = await d.group(namespace, name);
+    const owned = (group?.spec.apps ?? []).filter(
+      (a) => a.replicas !== undefined || a.autoscaling !== undefined,
+    );
+    if (!group || group.metadata.deletionTimestamp || owned.length === 0) {
+      this.forget(key);
+      return {};
+    }
+    if (group.spec.suspend) return { requeueAfterMs: d.syncPeriodMs };
+    const now = d.clock.now();
+    const states = this.#states.get(key) ?? new Map<string, AppState>();
+    this.#states.set(key, states);
+    for (const app of states.keys()) {
+      if (!owned.some((a) => a.name === app && a.autoscaling)) {
+        states.delete(app);
+        d.metrics?.forget({ namespace, group: name, app });
+      }
+    }
+
+    const statuses = new Map<string, AppStatus>();
+    const planned: Planned[] = [];
+    for (const app of owned) {
+      try {
+        const p = await this.#plan(group, app, states, now);
+        if (p) planned.push(p);
+        else
+          statuses.set(app.name, {
+            name: app.name,
+            replicas: {},
+            reason: 'the workload has not been applied yet',
+          });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        statuses.set(app.name, { name: app.name, replicas: {}, reason: message });
+        d.metrics?.decision('failed');
+        await d.events.emit(group, 'Warning', 'FailedGetScale', `${app.name}: ${message}`, 'Autoscale');
+      }
+    }
+
+    // The group budget: autoscaled apps share it by tier and weight.
+    const budget = group.spec.budget;
+    const limits = budget ? { cpu: opt(budget.cpu), memory: opt(budget.memory) } : undefined;
+    const scaled = planned.filter((p) => p.decision);
+    const alloc =
+      limits && scaled.length > 0
+        ? allocate(
+            scaled.map(
+              (p): BudgetApp => ({
+                name: p.app.name,
+                floor: p.decision?.floorReplicas ?? p.current,
+                want: p.decision?.desiredReplicas ?? p.current,
+                perReplica: p.perReplica ?? {},
+                weight: p.app.autoscaling?.weight ?? 1,
+                priority: p.app.autoscaling?.priority ?? 0,
+              }),
+            ),
+            withoutUndefined(limits),
+          )
+        : undefined;
+
+    for (const p of planned) {
+      const status = await this.#act(group, p, alloc?.replicas.get(p.app.name), states, now);
+      statuses.set(p.app.name, status);
+    }
+    const apps = owned.map((a) => statuses.get(a.name) ?? { name: a.name, replicas: {} });
+    const next: AppGroupStatus = {
+      apps,
+      ...(alloc
+        ? {
+            budget: {
+              requested: formatAmounts(alloc.requested),
+              allocated: formatAmounts(alloc.allocated),
+              limited: alloc.limited,
+              overcommitted: alloc.overcommitted,
+            },
+          }
+        : {}),
+    };
+    const previous = {
+      apps: group.status?.apps,
+      ...(group.status?.budget ? { budget: group.status.budget } : {}),
+    };
+    // A budget that was removed is cleared (null in a merge patch).
+    const body = !alloc && group.status?.budget ? { ...next, budget: null } : next;
+    const written = await writeStatusIfChanged(
+      d.kube,
+      statusRefOf(KINDS.AppGroup.plural, group),
+      previous,
+      body as object,
+    );
+    if (written.wrote) d.wrote?.(group, written.resourceVersion);
+    return { requeueAfterMs: d.syncPeriodMs };
+  }
+
+  /** Reads what one app's decision needs and decides it (no write yet). */
+  async #plan(
+    group: AppGroup,
+    app: AppSpec,
+    states: Map<string, AppState>,
+    now: Date,
+  ): Promise<Planned | undefined> {
+    const d = this.#deps;
+    const workload = workloadOf(group, app.name);
+    if (!workload) return undefined;
+    const scale = await d.kube.getScale(workload.kind, workload.namespace, workload.name);
+    if (!scale) return undefined;
+    const base = { app, workload, current: scale.specReplicas };
+    if (app.replicas !== undefined) return { ...base, fixed: app.replicas };
+    const spec = app.autoscaling;
+    if (!spec) return undefined;
+    const policy = resolvePolicy(spec, d.options);
+    let pods: PodJson[] = [];
+    let podsError: string | undefined;
+    if (!scale.selector) podsError = 'the target has no pod selector';
+    else {
+      try {
+        pods = (
+          await d.kube.list<PodJson>('v1', 'Pod', {
+            namespace: workload.namespace,
+            labelSelector: scale.selector,
+          })
+        ).items;
+      } catch (err) {
+        podsError = `cannot list the pods: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    const needsUsage = policy.metrics.some((m) => m.type === 'Resource');
+    let usageError: string | undefined;
+    let podMetrics: Awaited<ReturnType<Kube['listPodMetrics']>> = [];
+    if (needsUsage && scale.selector) {
+      try {
+        podMetrics = await d.kube.listPodMetrics(workload.namespace, scale.selector);
+      } catch (err) {
+        usageError = `unable to get metrics for resource from resource metrics API: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    const readings = await Promise.all(
+      policy.metrics.map((m) =>
+        this.#read(group, m, podsError ?? (m.type === 'Resource' ? usageError : undefined)),
+      ),
+    );
+    const decision = decide(
+      policy,
+      states.get(app.name) ?? initialState(),
+      {
+        now,
+        currentReplicas: scale.specReplicas,
+        statusReplicas: scale.statusReplicas,
+        pods: observePods(pods, podMetrics),
+        readings,
+      },
+      d.options,
+    );
+    states.set(app.name, decision.state);
+    const perReplica = group.spec.budget ? await this.#perReplica(workload, pods) : undefined;
+    return { ...base, policy, decision, ...(perReplica ? { perReplica } : {}) };
+  }
+
+  /** One metric's reading; Resource metrics come from the pods (only their fetch errors here). */
+  async #read(group: AppGroup, m: MetricSpec, error: string | undefined): Promise<MetricReading | undefined> {
+    if (error) return { error };
+    if (m.type === 'Resource') return undefined;
+    const source = m.type === 'Pods' ? m.pods : m.prometheus;
+    if (!source) return { error: `a ${m.type} metric needs its ${m.type.toLowerCase()} field` };
+    const address = group.spec.metrics?.prometheus?.address ?? this.#deps.defaultPrometheusAddress;
+    if (!address) return { error: 'no Prometheus to ask: set spec.metrics.prometheus.address' };
+    try {
+      const samples = await (this.#deps.prometheus ?? new PrometheusClient()).query(address, source.query);
+      return m.type === 'Pods' ? perPodValues(samples, source.query) : singleValue(samples, source.query);
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** One replica's requests: from the workload's pod template (what new pods will ask for). */
+  async #perReplica(w: Workload, pods: readonly PodJson[]): Promise<ResourceAmounts> {
+    const live = await this.#deps.kube.get<{ spec?: { template?: { spec?: PodJson['spec'] } } }>({
+      apiVersion: 'apps/v1',
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+    });
+    const template = live?.spec?.template?.spec;
+    if (template) return podRequests({ metadata: { name: '' }, spec: template });
+    return pods[0] ? podRequests(pods[0]) : {};
+  }
+
+  /** Writes the decided count if it changed; events, metrics and the app's status. */
+  async #act(
+    group: AppGroup,
+    p: Planned,
+    allocated: number | undefined,
+    states: Map<string, AppState>,
+    now: Date,
+  ): Promise<AppStatus> {
+    const d = this.#deps;
+    const labels = {
+      namespace: group.metadata.namespace ?? '',
+      group: group.metadata.name ?? '',
+      app: p.app.name,
+    };
+    if (p.fixed !== undefined) {
+      let reason = 'fixed replicas in spec.apps';
+      if (p.current !== p.fixed) {
+        try {
+          await d.kube.applyScale(
+            p.workload.kind,
+            p.workload.namespace,
+            p.workload.name,
+            p.fixed,
+            FIELD_MANAGERS.autoscaler,
+          );
+          d.metrics?.decision('rescaled');
+          await d.events.emit(
+            group,
+            'Normal',
+            'SuccessfulRescale',
+            `${p.app.name}: New size: ${p.fixed}; reason: ${reason}`,
+            'Autoscale',
+          );
+        } catch (err) {
+          reason = `cannot set the replicas: ${err instanceof Error ? err.message : String(err)}`;
+          d.metrics?.decision('failed');
+          await d.events.emit(group, 'Warning', 'FailedRescale', `${p.app.name}: ${reason}`, 'Autoscale');
+        }
+      } else d.metrics?.decision('unchanged');
+      d.metrics?.desired(labels, p.fixed);
+      return {
+        name: p.app.name,
+        replicas: { current: p.current, desired: p.fixed, min: p.fixed, max: p.fixed },
+        reason,
+      };
+    }
+    const decision = p.decision as AppDecision;
+    const policy = p.policy as ResolvedPolicy;
+    const target = allocated ?? decision.desiredReplicas;
+    let writeError: string | undefined;
+    if (decision.active && target !== decision.currentReplicas) {
+      try {
+        await d.kube.applyScale(
+          p.workload.kind,
+          p.workload.namespace,
+          p.workload.name,
+          target,
+          FIELD_MANAGERS.autoscaler,
+        );
+      } catch (err) {
+        writeError = err instanceof Error ? err.message : String(err);
+      }
+    }
+    const s: Settled = settle(policy, decision, target, now, writeError);
+    states.set(p.app.name, s.state);
+    for (const e of s.events)
+      await d.events.emit(group, e.type, e.reason, `${p.app.name}: ${e.message}`, 'Autoscale');
+    d.metrics?.desired(labels, s.replicas);
+    d.metrics?.decision(
+      writeError !== undefined ||
+        s.state.conditions.some(
+          (c) => c.type === 'ScalingActive' && c.status === 'False' && c.reason !== 'ScalingDisabled',
+        )
+        ? 'failed'
+        : !decision.active
+          ? 'paused'
+          : s.rescaled
+            ? allocated !== undefined && allocated < decision.desiredReplicas
+              ? 'limited'
+              : 'rescaled'
+            : 'unchanged',
+    );
+    // After a restart the engine's memory is new; the last scale time survives in status.
+    const lastScaleTime =
+      s.state.lastScaleTime?.toISOString() ??
+      group.status?.apps?.find((a) => a.name === p.app.name)?.lastScaleTime;
+    const active = s.state.conditions.find((c) => c.type === 'ScalingActive');
+    const reason = s.rescaled
+      ? (s.events.at(-1)?.message.replace(/^New size: \d+; reason: /, '') ?? decision.reason)
+      : active?.status === 'False'
+        ? active.message
+        : allocated !== undefined && allocated < decision.desiredReplicas
+          ? `the group budget allows ${allocated} of ${decision.desiredReplicas}`
+          : decision.reason || 'the current count meets the targets';
+    return {
+      name: p.app.name,
+      replicas: {
+        current: decision.currentReplicas,
+        desired: s.replicas,
+        min: policy.minReplicas,
+        max: policy.maxReplicas,
+      },
+      ...(lastScaleTime ? { lastScaleTime } : {}),
+      reason,
+      metrics: decision.metrics.map(metricStatus),
+      conditions: s.state.conditions.map(conditionJson),
+    };
+  }
+}
+
+const opt = (q: string | number | undefined) => (q === undefined ? undefined : parseMilli(q));
+
+function withoutUndefined(r: { cpu: number | undefined; memory: number | undefined }): ResourceAmounts {
+  return {
+    ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
+    ...(r.memory !== undefined ? { memory: r.memory } : {}),
+  };
+}
