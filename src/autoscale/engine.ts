@@ -409,7 +409,10 @@ function safeTarget(m: MetricSpec): MetricResult['target'] {
   }
 }
 
-/** The lowest count a scale-down may reach now under the app's own rules. Pure. */
+/**
+ * The lowest count a group budget may hold an app to now: its minimum, or what its scale-down
+ * policies allow from the current count (the legacy path has no scale-down rate). Pure.
+ */
 function floorOf(
   policy: ResolvedPolicy,
   state: AutoscalerState,
@@ -417,7 +420,6 @@ function floorOf(
   desired: number,
   now: Date,
 ) {
-  if (desired >= current) return Math.max(policy.minReplicas, Math.min(desired, current));
   const limit = policy.behavior
     ? Math.min(current, scaleDownLimit(current, state, policy.behavior.scaleDown, now))
     : 0;

@@ -10,6 +10,7 @@ import {
   startControlPlane,
   stopControlPlane,
 } from '../controlplane/control-plane.ts';
+import { ensurePrometheusInstalled } from '../support/prometheus.ts';
 import { ensureSshdInstalled } from '../support/sshd.ts';
 
 declare module 'vitest' {
@@ -30,7 +31,7 @@ export async function setup(project: TestProject): Promise<void> {
   const [binDir, kustomize] = await Promise.all([
     ensureBinaries(log),
     ensureKustomize(log),
-    ensureSshdInstalled(log),
+    ensureSshdInstalled(log).then(() => ensurePrometheusInstalled(log)),
   ]);
   dir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
   state = await startControlPlane({ dir, binDir, log });

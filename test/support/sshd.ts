@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { ensureDebianPackage } from './debian.ts';
 
 const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
@@ -21,19 +22,9 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-/**
- * Installs Debian's openssh-server when sshd is missing and this process is root (the tests need a
- * real SSH server; `apt-get` is the one way to get it here). Throws with the reason otherwise.
- */
-export async function ensureSshdInstalled(log: (line: string) => void): Promise<void> {
-  if (existsSync(SSHD)) return;
-  if (process.getuid?.() !== 0)
-    throw new Error(`${SSHD} is missing; install openssh-server (apt-get install openssh-server)`);
-  log('installing openssh-server for the SSH tests (apt-get)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update', '-qq'], { env });
-  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'openssh-server'], { env });
-}
+/** Debian's openssh-server, installed when missing (as root). */
+export const ensureSshdInstalled = (log: (line: string) => void) =>
+  ensureDebianPackage(SSHD, 'openssh-server', log);
 
 /**
  * Debian's OpenSSH server on loopback with a fresh host key, accepting one generated client key for
