@@ -3,7 +3,14 @@ import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
-import { driftAuthor, driftFingerprint, managerSignatures, ownerKey, type WatchedObject } from './drift.ts';
+import {
+  autoscalerScaled,
+  driftAuthor,
+  driftFingerprint,
+  managerSignatures,
+  ownerKey,
+  type WatchedObject,
+} from './drift.ts';
 
 export interface DriftWatcherOptions {
   clock: Clock;
@@ -84,6 +91,7 @@ export class DriftWatcher {
       remember(o);
       if (previous?.fingerprint === seen.get(key)?.fingerprint) return;
       const author = driftAuthor(o, previous?.managers);
+      if (author && autoscalerScaled(o, author)) return;
       const group = ownerKey(o);
       if (author && group)
         this.#opts.onDrift(group, `${kind}/${key.replace(/^\//, '')} was changed by ${author}`, author);

@@ -69,6 +69,21 @@ export function driftAuthor(o: WatchedObject, previous?: Map<string, string>): s
   return last.map((e) => e.manager ?? '').find((m) => m && !OURS.includes(m));
 }
 
+/** Managers whose scale-subresource writes are an autoscaler at work: the HPA controller (KEDA too). */
+const AUTOSCALERS: readonly string[] = ['kube-controller-manager'];
+
+/**
+ * Whether `author`'s change is an autoscaler writing the replica count through the scale
+ * subresource: expected for the workloads an HPA or ScaledObject targets (the sync never sends their
+ * replicas), so neither drift nor a re-sync. A `kubectl scale` is not one of these. Pure.
+ */
+export function autoscalerScaled(o: WatchedObject, author: string): boolean {
+  return (
+    AUTOSCALERS.includes(author) &&
+    (o.metadata?.managedFields ?? []).some((e) => e.manager === author && e.subresource === 'scale')
+  );
+}
+
 /** The `namespace/name` key of the AppGroup that owns an object, from its owner labels. Pure. */
 export function ownerKey(o: WatchedObject): string | undefined {
   const labels = o.metadata?.labels ?? {};

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { driftAuthor, driftFingerprint, managerSignatures, ownerKey } from '../../../src/reconcile/drift.ts';
+import {
+  autoscalerScaled,
+  driftAuthor,
+  driftFingerprint,
+  managerSignatures,
+  ownerKey,
+} from '../../../src/reconcile/drift.ts';
 
 const entry = (manager: string, time: string, subresource?: string) => ({
   manager,
@@ -51,6 +57,19 @@ describe('drift', () => {
     ],
   ])('driftAuthor: %s', (_, managedFields, author) => {
     expect(driftAuthor({ metadata: { managedFields } })).toBe(author);
+  });
+
+  it('an HPA writing the scale subresource is expected; kubectl scale and other HPA writes are not', () => {
+    const hpa = {
+      metadata: { managedFields: [entry('kube-controller-manager', '2026-01-01T00:00:00Z', 'scale')] },
+    };
+    expect(autoscalerScaled(hpa, driftAuthor(hpa) ?? '')).toBe(true);
+    const scaled = { metadata: { managedFields: [entry('kubectl', '2026-01-01T00:00:00Z', 'scale')] } };
+    expect(autoscalerScaled(scaled, driftAuthor(scaled) ?? '')).toBe(false);
+    const edited = {
+      metadata: { managedFields: [entry('kube-controller-manager', '2026-01-01T00:00:00Z')] },
+    };
+    expect(autoscalerScaled(edited, driftAuthor(edited) ?? '')).toBe(false);
   });
 
   it('driftAuthor: a hand edit in the same second as Shoal is told apart by what changed since the last version', () => {
