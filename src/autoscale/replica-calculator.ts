@@ -152,8 +152,9 @@ function usable(
     throw new CalculatorError('no pods returned by selector while calculating replica count');
   const grouped = groupPods(pods, samples, resource, opts);
   const values = new Map<string, number>();
+  const names = new Set(pods.map((p) => p.name));
   for (const [name, s] of samples) {
-    if (!grouped.unready.has(name) && !grouped.ignored.has(name) && pods.some((p) => p.name === name)) {
+    if (!grouped.unready.has(name) && !grouped.ignored.has(name) && names.has(name)) {
       values.set(name, s.value);
     }
   }

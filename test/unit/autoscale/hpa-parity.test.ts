@@ -842,3 +842,18 @@ describe('shoal autoscale simulate (the command)', () => {
     expect(run(['frobnicate']).status).toBe(2);
   });
 });
+
+describe('the README', () => {
+  it('documents a scenario that runs as written', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### `shoal autoscale simulate`'));
+    const json = section.slice(
+      section.indexOf('```json\n') + 8,
+      section.indexOf('```', section.indexOf('```json\n') + 8),
+    );
+    const out = await simulate(JSON.parse(json));
+    expect(out.steps).toHaveLength(1);
+    expect(out.steps[0]?.metrics.map((m) => m.replicas)).toEqual([1, 2, 2]);
+  });
+});

@@ -1,0 +1,199 @@
+// On a behaving cluster (tier B: controller-manager, scheduler, KWOK nodes, metrics-server), the time
+// from a change in pod CPU usage to the new replica count written, split in two: usage changed →
+// metrics.k8s.io reports it (KWOK and metrics-server's 10 s resolution), and reported → the
+// autoscaler wrote the scale subresource (at most one sync period). Usage alternates high and low;
+// the app's scale-down window is 0 so both directions are measured. Prints figures; never fails on them.
+//
+//   npm run bench -- autoscale-tier-b [--changes 6] [--period 15s] [--json out.json]
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { parseMilli } from '../src/api/quantity.ts';
+import { runOperator } from '../src/cli/run.ts';
+import { parseRunConfig } from '../src/config.ts';
+import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import {
+  ensureBinaries,
+  ensureKustomize,
+  ensureTierB,
+  installCrds,
+  kubectl,
+  startControlPlane,
+  stopControlPlane,
+} from '../test/controlplane/control-plane.ts';
+import { startTierB, USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
+import { gitRepo } from '../test/support/git-repo.ts';
+import { percentile } from './stats.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    changes: { type: 'string', default: '6' },
+    period: { type: 'string', default: '15s' },
+    json: { type: 'string' },
+  },
+});
+const say = (s: string) => process.stderr.write(`${s}\n`);
+const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
+const [binDir, tierB, kustomize] = await Promise.all([
+  ensureBinaries(say),
+  ensureTierB(say),
+  ensureKustomize(say),
+]);
+const cp = await startControlPlane({ dir, binDir, log: say });
+const ns = 'bench';
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}, annotations: {${USAGE_ANNOTATIONS.cpu}: 250m}}
+    spec: {containers: [{name: web, image: "nginx:1.27", resources: {requests: {cpu: 500m}}}]}
+`;
+const repo = await gitRepo({ 'apps/web.yaml': deployment });
+try {
+  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
+  await startTierB(cp, tierB, { log: say });
+  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
+  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const config = parseRunConfig(
+    [
+      '--kubeconfig',
+      cp.kubeconfig,
+      '--allow-file-urls',
+      '--metrics-addr=127.0.0.1:0',
+      '--webhook-addr=',
+      '--cache-dir',
+      join(dir, 'cache'),
+      `--kustomize-path=${kustomize}`,
+      '--leader-elect=false',
+      '--log-level=error',
+      `--autoscaler-sync-period=${values.period}`,
+    ],
+    { PATH: process.env.PATH },
+  );
+  const operator = await runOperator(config, () => {});
+  const gv = 'shoal.dev/v1alpha1';
+  await kube.apply({
+    apiVersion: gv,
+    kind: 'GitSource',
+    metadata: { name: 'repo', namespace: ns },
+    spec: { url: repo.url, interval: '1h' },
+  });
+  await kube.apply({
+    apiVersion: gv,
+    kind: 'AppGroup',
+    metadata: { name: 'app', namespace: ns },
+    spec: {
+      sourceRef: { name: 'repo' },
+      path: 'apps',
+      interval: '1h',
+      apps: [
+        {
+          name: 'web',
+          autoscaling: {
+            minReplicas: 2,
+            maxReplicas: 8,
+            metrics: [
+              {
+                type: 'Resource',
+                resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+              },
+            ],
+            behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
+          },
+        },
+      ],
+    },
+  });
+  const replicas = async () =>
+    (
+      await kube.get<{ spec: { replicas: number } }>({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: ns,
+        name: 'web',
+      })
+    )?.spec.replicas;
+  const runningPods = async () =>
+    (
+      await kube.list<{ metadata: { name: string }; status?: { phase?: string } }>('v1', 'Pod', {
+        namespace: ns,
+        labelSelector: 'app=web',
+      })
+    ).items
+      .filter((p) => p.status?.phase === 'Running')
+      .map((p) => p.metadata.name);
+  const until = async <T>(check: () => Promise<T | undefined | false>, timeoutMs = 180_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      if (Date.now() > deadline) throw new Error('timed out');
+      await sleep(50);
+    }
+  };
+  await until(async () => (await replicas()) === 2 && (await runningPods()).length === 2);
+  // Settle: the autoscaler sees the template's 250m (50 % of the request: on target).
+  await sleep(25_000);
+
+  const toMetrics: number[] = [];
+  const toWrite: number[] = [];
+  const total: number[] = [];
+  for (let i = 0; i < Number(values.changes); i++) {
+    const high = i % 2 === 0;
+    const before = (await replicas()) ?? 0;
+    const pods = await until(async () => {
+      const p = await runningPods();
+      return p.length === before ? p : undefined;
+    });
+    // High: 200 % of the target (doubles, within the default scale-up policy); low: 20 % (back to 2).
+    const cpu = high ? 500 : 50;
+    const t0 = performance.now();
+    await kubectl(cp, [
+      '-n',
+      ns,
+      'annotate',
+      '--overwrite',
+      'pods',
+      ...pods,
+      `${USAGE_ANNOTATIONS.cpu}=${cpu}m`,
+    ]);
+    await until(async () => {
+      const m = await kube.listPodMetrics(ns, 'app=web');
+      const byPod = new Map(m.map((p) => [p.metadata.name, parseMilli(p.containers[0]?.usage.cpu ?? '0')]));
+      return pods.every((p) => Math.abs((byPod.get(p) ?? -1) - cpu) < cpu * 0.05 + 1);
+    });
+    const t1 = performance.now();
+    const after = await until(async () => {
+      const r = await replicas();
+      return r !== undefined && r !== before ? r : undefined;
+    });
+    const t2 = performance.now();
+    toMetrics.push((t1 - t0) / 1000);
+    toWrite.push((t2 - t1) / 1000);
+    total.push((t2 - t0) / 1000);
+    say(
+      `change ${i + 1} (${high ? 'up' : 'down'}): ${before} → ${after} replicas; metrics ${((t1 - t0) / 1000).toFixed(1)} s, then written ${((t2 - t1) / 1000).toFixed(1)} s later`,
+    );
+  }
+  const fig = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} s, max ${Math.max(...xs).toFixed(1)} s`;
+  console.log(`sync period ${values.period}, ${total.length} usage changes (alternating up and down):`);
+  console.log(`  usage changed → metrics.k8s.io reports it: ${fig(toMetrics)}`);
+  console.log(`  reported → replicas written by Shoal:      ${fig(toWrite)}`);
+  console.log(`  usage changed → replicas written:          ${fig(total)}`);
+  if (values.json)
+    await writeFile(
+      values.json,
+      JSON.stringify({ period: values.period, toMetrics, toWrite, total }, null, 2),
+    );
+  await operator.stop();
+} finally {
+  await stopControlPlane(cp);
+  await repo.remove();
+  await rm(dir, { recursive: true, force: true });
+}
