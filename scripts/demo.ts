@@ -14,7 +14,7 @@ import {
   readState,
   startControlPlane,
 } from '../test/controlplane/control-plane.ts';
-import { startTierB } from '../test/controlplane/tier-b.ts';
+import { startTierB, USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dir = resolve(process.env.SHOAL_CLUSTER_DIR ?? join(root, '.shoal', 'cluster'));
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       '--metrics-addr=127.0.0.1:0',
       '--webhook-addr=127.0.0.1:0',
       `--cache-dir=${join(dir, 'shoal-cache')}`,
+      '--autoscaler-sync-period=5s',
     ]);
     say(`running as pid ${p.pid}, logging JSON to ${p.log}`);
   }
@@ -146,6 +147,12 @@ spec:
   sourceRef: {name: demo}
   path: podinfo
   interval: 1m
+  apps:
+    - name: podinfo
+      autoscaling:
+        minReplicas: 2
+        maxReplicas: 6
+        metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
 `;
   say(resources.replace(/^/gm, '  '));
   const applied = await kubectl(state, ['apply', '-f', '-'], resources);
@@ -197,6 +204,48 @@ spec:
   say(await k(state, 'get', 'appgroups', '-A', '-o', 'wide'));
   say(await k(state, '-n', 'podinfo', 'get', 'pods', '-o', 'wide'));
 
+  step('Load arrives: the pods use 150% of their CPU request, and the autoscaler answers');
+  say("  (usage is simulated: KWOK reports a pod's kwok.x-k8s.io/usage-cpu annotation to metrics-server)");
+  const running = await k(state, '-n', 'podinfo', 'get', 'pods', '-l', 'app=podinfo', '-o', 'name');
+  const loaded = Date.now();
+  const annotated = await kubectl(state, [
+    '-n',
+    'podinfo',
+    'annotate',
+    '--overwrite',
+    ...running.split('\n').filter(Boolean),
+    `${USAGE_ANNOTATIONS.cpu}=150m`,
+  ]);
+  if (annotated.status !== 0) throw new Error(annotated.stderr);
+  let replicas = '2';
+  for (const deadline = Date.now() + 120_000; replicas === '2' && Date.now() < deadline; await sleep(500)) {
+    replicas = await k(
+      state,
+      '-n',
+      'podinfo',
+      'get',
+      'deployment',
+      'podinfo',
+      '-o',
+      'jsonpath={.spec.replicas}',
+    );
+  }
+  say(`scaled 2 → ${replicas} replicas ${((Date.now() - loaded) / 1000).toFixed(1)}s after the load arrived`);
+  say('  (metrics-server samples every 10s; the autoscaler decides every 5s here, 15s by default)');
+  say(
+    await k(
+      state,
+      '-n',
+      NS,
+      'get',
+      'appgroup',
+      'podinfo',
+      '-o',
+      'jsonpath={range .status.apps[*]}{.name}: {.replicas.current} → {.replicas.desired} ({.reason}); {.metrics[0].name} {.metrics[0].current} of {.metrics[0].target}{"\\n"}{end}',
+    ),
+  );
+  say(await k(state, '-n', NS, 'get', 'events', '--field-selector', 'reason=SuccessfulRescale'));
+
   step('Look around');
   say(`  export KUBECONFIG='${state.kubeconfig}'`);
   say(`  export PATH='${state.binDir}':"$PATH"`);
@@ -204,6 +253,8 @@ spec:
   say(`  kubectl -n ${NS} get appgroup podinfo -o yaml      # status: conditions, inventory, history`);
   say(`  kubectl -n ${NS} get events`);
   say('  kubectl -n podinfo get pods -o wide; kubectl top pods -n podinfo   # fake nodes, simulated usage');
+  say(`  kubectl -n ${NS} get appgroup podinfo -o jsonpath='{.status.apps}'   # the autoscaler's decisions`);
+  say('  kubectl -n podinfo annotate pods --all --overwrite kwok.x-k8s.io/usage-cpu=20m   # load goes away');
   say(`  cd ${repoDir} && edit, git commit -am ...   # lands within about 5 s`);
   say(`  operator log: ${state.logs['shoal-operator']}`);
   step('Stop');

@@ -16,7 +16,7 @@ import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { Log } from '../runtime/logger.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
-import { allocate, type BudgetApp, type ResourceAmounts } from './budget.ts';
+import { allocate, type BudgetApp, budgetStatus, type ResourceAmounts } from './budget.ts';
 import {
   type AppDecision,
   type AppState,
@@ -30,7 +30,6 @@ import {
   type Settled,
   settle,
 } from './engine.ts';
-import { formatAmounts } from './simulate.ts';
 import {
   observePods,
   type PodJson,
@@ -204,16 +203,7 @@ export class Autoscaler {
     const apps = owned.map((a) => statuses.get(a.name) ?? { name: a.name, replicas: {} });
     const next: AppGroupStatus = {
       apps,
-      ...(alloc
-        ? {
-            budget: {
-              requested: formatAmounts(alloc.requested),
-              allocated: formatAmounts(alloc.allocated),
-              limited: alloc.limited,
-              overcommitted: alloc.overcommitted,
-            },
-          }
-        : {}),
+      ...(alloc ? { budget: budgetStatus(alloc) } : {}),
     };
     const previous = {
       apps: group.status?.apps,

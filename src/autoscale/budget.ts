@@ -6,6 +6,8 @@
  * asked for. Pure.
  */
 
+import { formatMilli } from '../api/quantity.ts';
+
 export type ResourceAmounts = { cpu?: number; memory?: number };
 const RESOURCES = ['cpu', 'memory'] as const;
 
@@ -132,5 +134,22 @@ export function allocate(apps: readonly BudgetApp[], budget: ResourceAmounts): A
     allocated: total(apps, (a) => replicas.get(a.name) ?? 0, budget),
     limited: apps.filter((a) => (replicas.get(a.name) ?? 0) < a.want).map((a) => a.name),
     overcommitted,
+  };
+}
+
+export function formatAmounts(r: ResourceAmounts): { cpu?: string; memory?: string } {
+  return {
+    ...(r.cpu !== undefined ? { cpu: formatMilli(r.cpu) } : {}),
+    ...(r.memory !== undefined ? { memory: formatMilli(r.memory) } : {}),
+  };
+}
+
+/** An allocation as `status.budget` (and the simulator) report it. Pure. */
+export function budgetStatus(a: Allocation) {
+  return {
+    requested: formatAmounts(a.requested),
+    allocated: formatAmounts(a.allocated),
+    limited: a.limited,
+    overcommitted: a.overcommitted,
   };
 }

@@ -4,8 +4,8 @@
  * Pure: JSON in, JSON out. The format is documented in the README ("Autoscaling").
  */
 import type { AutoscalingPolicy, MetricSpec } from '../api/app-group.ts';
-import { formatMilli, parseMilli } from '../api/quantity.ts';
-import { allocate, type BudgetApp, type ResourceAmounts } from './budget.ts';
+import { parseMilli } from '../api/quantity.ts';
+import { allocate, type BudgetApp, budgetStatus, type ResourceAmounts } from './budget.ts';
 import {
   type AppDecision,
   type AppState,
@@ -303,23 +303,8 @@ export function simulate(scenario: unknown): unknown {
     return {
       time: now.toISOString(),
       apps: out,
-      ...(alloc
-        ? {
-            budget: {
-              requested: formatAmounts(alloc.requested),
-              allocated: formatAmounts(alloc.allocated),
-              limited: alloc.limited,
-            },
-          }
-        : {}),
+      ...(alloc ? { budget: budgetStatus(alloc) } : {}),
     };
   });
   return { steps };
-}
-
-export function formatAmounts(r: ResourceAmounts): { cpu?: string; memory?: string } {
-  return {
-    ...(r.cpu !== undefined ? { cpu: formatMilli(r.cpu) } : {}),
-    ...(r.memory !== undefined ? { memory: formatMilli(r.memory) } : {}),
-  };
 }

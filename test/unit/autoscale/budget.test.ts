@@ -129,6 +129,7 @@ describe('simulate: the group form', () => {
       requested: { cpu: '16' },
       allocated: { cpu: '12' },
       limited: ['web', 'api'],
+      overcommitted: false,
     });
   });
 });
