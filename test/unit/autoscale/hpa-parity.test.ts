@@ -857,3 +857,72 @@ describe('the README', () => {
     expect(out.steps[0]?.metrics.map((m) => m.replicas)).toEqual([1, 2, 2]);
   });
 });
+
+describe('simulate: state carried from step to step (legacy path)', () => {
+  const at = (s: number) => new Date(Date.parse(NOW) + s * 1000).toISOString();
+  /** `n` pods at `cpu` millicores each, 1 core requested. */
+  const load = (t: number, n: number, cpu: number) => ({
+    time: at(t),
+    pods: Array.from({ length: n }, (_, i) => ({
+      name: `p${i}`,
+      requests: { cpu: '1' },
+      usage: { cpu: `${cpu}m` },
+    })),
+    metricValues: [null],
+  });
+
+  it('scales up at most max(2×, 4) a decision, then holds a scale-down for the 5-minute window', async () => {
+    const out = await simulate({
+      autoscaling: {
+        minReplicas: 1,
+        maxReplicas: 20,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      },
+      steps: [
+        { ...load(0, 2, 1500), currentReplicas: 2 }, // 150 % of 50 %: wants 6, capped at max(2 × 2, 4)
+        load(15, 4, 1000), // ratio 2: wants 8, within max(2 × 4, 4)
+        load(30, 8, 100), // ratio 0.2: wants 2, but 8 was recommended 15 s ago
+        load(290, 8, 100), // still inside the window (the 8 of t=15 is 275 s old)
+        load(320, 8, 100), // the window has passed: down to ceil(0.2 × 8) = 2
+      ],
+    });
+    expect(out.steps.map((s) => s.desiredReplicas)).toEqual([4, 8, 8, 8, 2]);
+    expect(out.steps.map((s) => condition(s, 'ScalingLimited'))).toEqual([
+      'True/ScaleUpLimit',
+      'False/DesiredWithinRange',
+      'False/DesiredWithinRange',
+      'False/DesiredWithinRange',
+      'False/DesiredWithinRange',
+    ]);
+    expect(condition(out.steps[2] as StepOut, 'AbleToScale')).toBe('True/ScaleDownStabilized');
+    expect(out.steps[4]?.reason).toBe('All metrics below target');
+  });
+
+  it('with behavior, scale-up events limit the next decisions within the policy period', async () => {
+    const out = await simulate({
+      autoscaling: {
+        minReplicas: 1,
+        maxReplicas: 50,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+        behavior: { scaleUp: { policies: [{ type: 'Pods', value: 3, periodSeconds: 60 }] } },
+      },
+      steps: [
+        { ...load(0, 2, 2000), currentReplicas: 2 }, // ratio 4: wants 8, +3 per minute → 5
+        load(15, 5, 2000), // wants 20: 3 already added this minute → stays 5
+        load(61, 5, 2000), // a minute later: +3 → 8
+      ],
+    });
+    expect(out.steps.map((s) => s.desiredReplicas)).toEqual([5, 5, 8]);
+    expect(condition(out.steps[1] as StepOut, 'ScalingLimited')).toBe('True/ScaleUpLimit');
+  });
+});
