@@ -115,6 +115,8 @@ export interface MetricResult {
 }
 
 export interface AppDecision {
+  /** ScalingLimited as it was before this decision (a budget limit keeps its transition time). */
+  previousLimited?: HpaCondition;
   currentReplicas: number;
   /** The count the app wants after normalisation (before any group budget). */
   desiredReplicas: number;
@@ -455,7 +457,9 @@ export function decide(
       ? state.recommendations
       : [...state.recommendations, { replicas: current, time: now }],
   };
+  const previousLimited = state.conditions.find((c) => c.type === 'ScalingLimited');
   const hold = (extra: Partial<AppDecision> = {}): AppDecision => ({
+    ...(previousLimited ? { previousLimited } : {}),
     currentReplicas: current,
     desiredReplicas: current,
     floorReplicas: current,
@@ -513,6 +517,7 @@ export function decide(
   );
   s = { ...s, recommendations: n.state.recommendations, conditions };
   return {
+    ...hold(),
     currentReplicas: current,
     desiredReplicas: desired,
     floorReplicas: floorOf(policy, s, current, desired, now),
@@ -547,10 +552,14 @@ export function settle(
   let state = d.state;
   const events = [...d.events];
   if (replicas < d.desiredReplicas) {
+    // Judged against the condition before this decision, so a budget limit that lasts keeps its time.
+    const before = state.conditions
+      .filter((c) => c.type !== 'ScalingLimited')
+      .concat(d.previousLimited ? [d.previousLimited] : []);
     state = {
       ...state,
       conditions: setCondition(
-        state.conditions,
+        before,
         'ScalingLimited',
         true,
         'GroupBudgetLimit',

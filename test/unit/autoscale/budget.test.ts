@@ -133,3 +133,37 @@ describe('simulate: the group form', () => {
     });
   });
 });
+
+describe('engine: a lasting budget limit', () => {
+  it('keeps ScalingLimited/GroupBudgetLimit with its first transition time, decision after decision', async () => {
+    const { decide, initialState, resolvePolicy, settle } = await import('../../../src/autoscale/engine.ts');
+    const policy = resolvePolicy({
+      minReplicas: 1,
+      maxReplicas: 20,
+      metrics: [
+        {
+          type: 'Prometheus',
+          prometheus: { query: 'q', target: { type: 'AverageValue', averageValue: '1' } },
+        },
+      ],
+      behavior: {},
+    });
+    let state = initialState();
+    const times: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const now = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 15_000);
+      const d = decide(policy, state, {
+        now,
+        currentReplicas: 4,
+        statusReplicas: 4,
+        pods: [],
+        readings: [{ value: 6_000 }], // wants 6, within its own limits: only the budget holds it
+      });
+      state = settle(policy, d, 4, now).state;
+      const limited = state.conditions.find((c) => c.type === 'ScalingLimited');
+      expect(limited?.reason).toBe('GroupBudgetLimit');
+      times.push(limited?.lastTransitionTime.toISOString() ?? '');
+    }
+    expect(new Set(times).size).toBe(1);
+  });
+});
