@@ -12,6 +12,7 @@ import { refFromInventory } from '../api/object-key.ts';
 import { parseMilli } from '../api/quantity.ts';
 import type { Kube, ScalableKind } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { Log } from '../runtime/logger.ts';
@@ -171,7 +172,9 @@ export class Autoscaler {
         const message = err instanceof Error ? err.message : String(err);
         statuses.set(app.name, { name: app.name, replicas: {}, reason: message });
         d.metrics?.decision('failed');
-        await d.events.emit(group, 'Warning', 'FailedGetScale', `${app.name}: ${message}`, 'Autoscale');
+        // The API refused (FailedGetScale, as HPA says), or the policy itself is invalid.
+        const reason = err instanceof KubeApiError ? 'FailedGetScale' : 'InvalidSpec';
+        await d.events.emit(group, 'Warning', reason, `${app.name}: ${message}`, 'Autoscale');
       }
     }
 
@@ -263,9 +266,15 @@ export class Autoscaler {
         usageError = `unable to get metrics for resource from resource metrics API: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
+    // A per-replica Prometheus target needs no pods; everything else does.
+    const needsPods = (m: MetricSpec) => m.type !== 'Prometheus' || m.prometheus?.target.type === 'Value';
     const readings = await Promise.all(
       policy.metrics.map((m) =>
-        this.#read(group, m, podsError ?? (m.type === 'Resource' ? usageError : undefined)),
+        this.#read(
+          group,
+          m,
+          (needsPods(m) ? podsError : undefined) ?? (m.type === 'Resource' ? usageError : undefined),
+        ),
       ),
     );
     const decision = decide(

@@ -181,7 +181,10 @@ export async function runOperator(
       : {}),
     metrics: metrics.autoscaler,
   });
-  const scaled = (g: AppGroup) => (g.spec.apps ?? []).some((a) => a.replicas !== undefined || a.autoscaling);
+  // Groups with apps to scale, or with decisions in status still to clear; no other group costs a reconcile.
+  const scaled = (g: AppGroup) =>
+    (g.spec.apps ?? []).some((a) => a.replicas !== undefined || a.autoscaling) ||
+    (g.status?.apps?.length ?? 0) > 0;
   // What of a group makes the autoscaler look at once: its spec (generation) and its inventory.
   const signatures = new Map<string, string>();
   const signature = (g: AppGroup) => JSON.stringify([g.metadata.generation, g.status?.inventory ?? []]);
@@ -192,7 +195,7 @@ export async function runOperator(
   groupInformer.on('update', (g) => {
     const key = keyOf(g);
     const next = signature(g);
-    if (signatures.get(key) !== next) queues.Autoscale.add(key);
+    if (signatures.get(key) !== next && scaled(g)) queues.Autoscale.add(key);
     signatures.set(key, next);
   });
   groupInformer.on('delete', (g) => {
@@ -326,11 +329,11 @@ export async function runOperator(
     ...(ns ? { groupNamespace: ns } : {}),
     onDrift: (key, description, author) => {
       queues.AppGroup.add(key);
-      // A replica count someone else changed is corrected at once, not at the next period.
-      queues.Autoscale.add(key);
-      if (!leading || !author) return;
       const [namespace, name] = key.split('/');
       const group = groupInformer.list(namespace).find((g) => g.metadata.name === name);
+      // A replica count someone else changed is corrected at once, not at the next period.
+      if (group && scaled(group)) queues.Autoscale.add(key);
+      if (!leading || !author) return;
       if (group) void events.emit(group, 'Warning', 'DriftDetected', `${description}; re-syncing`);
     },
   });

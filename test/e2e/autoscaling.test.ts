@@ -35,6 +35,9 @@ const deployment = [
 const settings = (value: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: ${value}}\n`;
 
+/** A utilisation of about 20 % ("19%" to "21%"). */
+const near20 = (current: string | undefined) => /^(19|20|21)%$/.test(current ?? '');
+
 interface Pod {
   metadata: { name: string };
   status?: { phase?: string };
@@ -112,15 +115,19 @@ describe('autoscaling on tier B (metrics-server usage, scale subresource writes)
       timeoutMs: 60_000,
     });
     // The autoscaler reads the pods' usage: 100m of 500m is 20 %, under the 50 % target, held at min 2.
+    // (metrics-server derives usage from two scrapes, so it may read a hair off 100m.)
     await waitFor(
       'the autoscaler computes from metrics',
       async () => {
         const a = await web();
-        return (
-          condition(a, 'ScalingActive')?.reason === 'ValidMetricFound' && a?.metrics?.[0]?.current === '20%'
-        );
+        const active = condition(a, 'ScalingActive');
+        if (active?.reason !== 'ValidMetricFound' || !near20(a?.metrics?.[0]?.current))
+          throw new Error(
+            `ScalingActive ${active?.reason}: ${active?.message}; current ${a?.metrics?.[0]?.current}`,
+          );
+        return true;
       },
-      { timeoutMs: 90_000 },
+      { timeoutMs: 180_000 },
     );
   });
 
@@ -133,8 +140,16 @@ describe('autoscaling on tier B (metrics-server usage, scale subresource writes)
     expect((await live())?.spec.replicas).toBe(2);
     const a = await web();
     expect(a?.replicas).toMatchObject({ current: 2, desired: 2, min: 2, max: 6 });
-    expect(condition(a, 'ScalingLimited')?.reason).toBe('TooFewReplicas');
-    expect(a?.metrics?.[0]).toMatchObject({ type: 'Resource', target: '50%', current: '20%' });
+    // It wants 1; once the 20 s window holds no higher recommendation, min 2 is what limits it.
+    await waitFor(
+      'TooFewReplicas',
+      async () => condition(await web(), 'ScalingLimited')?.reason === 'TooFewReplicas',
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(a?.metrics?.[0]).toMatchObject({ type: 'Resource', target: '50%' });
+    expect(near20(a?.metrics?.[0]?.current), a?.metrics?.[0]?.current).toBe(true);
   });
 
   it('raising the CPU usage scales up within two sync periods of the metric showing it', async () => {
