@@ -151,11 +151,16 @@ describe('rollouts on a behaving cluster (tier B: controllers, scheduler, KWOK n
       async () => {
         const out = await kubectl('-n', ns, 'top', 'pods', '-l', 'app=web', '--no-headers').catch(() => '');
         const lines = out.trim().split('\n').filter(Boolean);
-        return lines.length === 1 && lines[0]?.includes('250m') ? lines[0] : undefined;
+        // metrics-server derives CPU from two scrapes of a counter: under load it reads a hair off.
+        const [, cpu, memory] = lines[0]?.split(/\s+/) ?? [];
+        return lines.length === 1 && Math.abs(Number.parseInt(cpu ?? '', 10) - 250) <= 5
+          ? { cpu, memory }
+          : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 2_000 },
     );
-    expect(top.split(/\s+/).slice(1, 3)).toEqual(['250m', '100Mi']);
+    expect(top.cpu).toMatch(/^2(4[5-9]|5[0-5])m$/);
+    expect(top.memory).toBe('100Mi');
   });
 });
 
