@@ -143,6 +143,16 @@ export class Autoscaler {
     );
     if (!group || group.metadata.deletionTimestamp || owned.length === 0) {
       this.forget(key);
+      // No apps any more: their decisions leave status too.
+      if (group && !group.metadata.deletionTimestamp && (group.status?.apps || group.status?.budget)) {
+        const written = await writeStatusIfChanged(
+          d.kube,
+          statusRefOf(KINDS.AppGroup.plural, group),
+          { apps: group.status.apps, budget: group.status.budget },
+          { apps: null, budget: null },
+        );
+        if (written.wrote) d.wrote?.(group, written.resourceVersion);
+      }
       return {};
     }
     if (group.spec.suspend) return { requeueAfterMs: d.syncPeriodMs };

@@ -232,3 +232,39 @@ describe('the autoscaler in the operator: group budget, Prometheus metrics, fixe
     await waitFor('batch 4', async () => (await replicas('batch')) === 4);
   });
 });
+
+describe('apps removed from an AppGroup', () => {
+  it('leave status.apps and status.budget', async () => {
+    const ns = await newNamespace('autoscaler-off');
+    const o = shoalObjects(kube, ns);
+    const repo = await gitRepo({ 'apps/web.yaml': deployment('web', 2) });
+    const shoal = await startShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      extraArgs: ['--allow-file-urls', '--autoscaler-sync-period=1s'],
+    });
+    try {
+      await o.source('repo', { url: repo.url, interval: '1h' });
+      const spec = { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' };
+      await o.group('app', { ...spec, budget: { cpu: '4' }, apps: [{ name: 'web', replicas: 3 }] });
+      await waitFor(
+        'web decided',
+        async () => (await o.getGroup('app'))?.status?.apps?.[0]?.replicas.desired === 3,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      await kube.replace({
+        ...(await o.getGroup('app')),
+        spec: spec,
+      } as unknown as Parameters<typeof kube.replace>[0]);
+      await waitFor('status cleared', async () => {
+        const g = await o.getGroup('app');
+        return g?.status?.apps === undefined && g?.status?.budget === undefined;
+      });
+    } finally {
+      await shoal.stop();
+      await repo.remove();
+    }
+  });
+});
