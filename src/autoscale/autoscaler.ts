@@ -13,6 +13,8 @@ import { parseMilli } from '../api/quantity.ts';
 import type { Kube, ScalableKind } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
+import type { WatchedObject } from '../reconcile/drift.ts';
+import { ownsReplicas } from '../render/replica-ownership.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { Log } from '../runtime/logger.ts';
@@ -57,6 +59,8 @@ export interface AutoscalerDeps {
   group(namespace: string, name: string): Promise<AppGroup | undefined>;
   /** Tells the reads about the status write's new version. */
   wrote?(group: AppGroup, resourceVersion: string | undefined): void;
+  /** Objects the drift watches hold (the workloads, with their pod templates); undefined: not watched. */
+  cached?(apiVersion: string, kind: string, namespace: string): readonly WatchedObject[] | undefined;
   prometheus?: PrometheusClient;
   defaultPrometheusAddress?: string;
   metrics?: AutoscalerMetrics;
@@ -122,8 +126,11 @@ export class Autoscaler {
   /** Engine state per `namespace/group`, then per app. */
   readonly #states = new Map<string, Map<string, AppState>>();
 
+  readonly #prometheus: PrometheusClient;
+
   constructor(deps: AutoscalerDeps) {
     this.#deps = deps;
+    this.#prometheus = deps.prometheus ?? new PrometheusClient();
   }
 
   /** Forgets a group (deleted, or no apps any more). */
@@ -138,9 +145,7 @@ export class Autoscaler {
     const d = this.#deps;
     const [namespace = '', name = ''] = key.split('/');
     const group = await d.group(namespace, name);
-    const owned = (group?.spec.apps ?? []).filter(
-      (a) => a.replicas !== undefined || a.autoscaling !== undefined,
-    );
+    const owned = (group?.spec.apps ?? []).filter(ownsReplicas);
     if (!group || group.metadata.deletionTimestamp || owned.length === 0) {
       this.forget(key);
       // No apps any more: their decisions leave status too.
@@ -313,21 +318,30 @@ export class Autoscaler {
     const address = group.spec.metrics?.prometheus?.address ?? this.#deps.defaultPrometheusAddress;
     if (!address) return { error: 'no Prometheus to ask: set spec.metrics.prometheus.address' };
     try {
-      const samples = await (this.#deps.prometheus ?? new PrometheusClient()).query(address, source.query);
+      const samples = await this.#prometheus.query(address, source.query);
       return m.type === 'Pods' ? perPodValues(samples, source.query) : singleValue(samples, source.query);
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
     }
   }
 
-  /** One replica's requests: from the workload's pod template (what new pods will ask for). */
+  /**
+   * One replica's requests: from the workload's pod template (what new pods will ask for), as the
+   * drift watch holds it; a GET only when that kind is not watched (yet).
+   */
   async #perReplica(w: Workload, pods: readonly PodJson[]): Promise<ResourceAmounts> {
-    const live = await this.#deps.kube.get<{ spec?: { template?: { spec?: PodJson['spec'] } } }>({
-      apiVersion: 'apps/v1',
-      kind: w.kind,
-      namespace: w.namespace,
-      name: w.name,
-    });
+    type Template = { spec?: { template?: { spec?: PodJson['spec'] } } };
+    const cached = this.#deps
+      .cached?.('apps/v1', w.kind, w.namespace)
+      ?.find((o) => o.metadata?.name === w.name) as Template | undefined;
+    const live =
+      cached ??
+      (await this.#deps.kube.get<Template>({
+        apiVersion: 'apps/v1',
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+      }));
     const template = live?.spec?.template?.spec;
     if (template) return podRequests({ metadata: { name: '' }, spec: template });
     return pods[0] ? podRequests(pods[0]) : {};
@@ -401,27 +415,14 @@ export class Autoscaler {
     for (const e of s.events)
       await d.events.emit(group, e.type, e.reason, `${p.app.name}: ${e.message}`, 'Autoscale');
     d.metrics?.desired(labels, s.replicas);
-    d.metrics?.decision(
-      writeError !== undefined ||
-        s.state.conditions.some(
-          (c) => c.type === 'ScalingActive' && c.status === 'False' && c.reason !== 'ScalingDisabled',
-        )
-        ? 'failed'
-        : !decision.active
-          ? 'paused'
-          : s.rescaled
-            ? allocated !== undefined && allocated < decision.desiredReplicas
-              ? 'limited'
-              : 'rescaled'
-            : 'unchanged',
-    );
+    d.metrics?.decision(decisionResult(decision, s, allocated, writeError));
     // After a restart the engine's memory is new; the last scale time survives in status.
     const lastScaleTime =
       s.state.lastScaleTime?.toISOString() ??
       group.status?.apps?.find((a) => a.name === p.app.name)?.lastScaleTime;
     const active = s.state.conditions.find((c) => c.type === 'ScalingActive');
     const reason = s.rescaled
-      ? (s.events.at(-1)?.message.replace(/^New size: \d+; reason: /, '') ?? decision.reason)
+      ? s.reason
       : active?.status === 'False'
         ? active.message
         : allocated !== undefined && allocated < decision.desiredReplicas
@@ -441,6 +442,22 @@ export class Autoscaler {
       conditions: s.state.conditions.map(conditionJson),
     };
   }
+}
+
+/** How a decision ended, for shoal_autoscaler_decisions_total. Pure. */
+function decisionResult(
+  d: AppDecision,
+  s: Settled,
+  allocated: number | undefined,
+  writeError: string | undefined,
+): 'rescaled' | 'unchanged' | 'limited' | 'paused' | 'failed' {
+  const metricsFailed = s.state.conditions.some(
+    (c) => c.type === 'ScalingActive' && c.status === 'False' && c.reason !== 'ScalingDisabled',
+  );
+  if (writeError !== undefined || metricsFailed) return 'failed';
+  if (!d.active) return 'paused';
+  if (!s.rescaled) return 'unchanged';
+  return allocated !== undefined && allocated < d.desiredReplicas ? 'limited' : 'rescaled';
 }
 
 const opt = (q: string | number | undefined) => (q === undefined ? undefined : parseMilli(q));

@@ -533,6 +533,8 @@ export interface Settled {
   /** The count written (or left). */
   replicas: number;
   rescaled: boolean;
+  /** Why it rescaled (HPA's rescale reason, or the group budget); the decision's reason otherwise. */
+  reason: string;
   events: EngineEvent[];
   state: AppState;
 }
@@ -569,7 +571,7 @@ export function settle(
     };
   }
   if (!d.active || replicas === d.currentReplicas)
-    return { replicas: d.currentReplicas, rescaled: false, events, state };
+    return { replicas: d.currentReplicas, rescaled: false, reason: d.reason, events, state };
   const reason =
     replicas < d.desiredReplicas && replicas < d.currentReplicas ? 'group budget limit' : d.reason;
   if (writeError !== undefined) {
@@ -589,7 +591,7 @@ export function settle(
         now,
       ),
     };
-    return { replicas: d.currentReplicas, rescaled: false, events, state };
+    return { replicas: d.currentReplicas, rescaled: false, reason, events, state };
   }
   events.push({
     type: 'Normal',
@@ -610,5 +612,5 @@ export function settle(
   };
   if (policy.behavior)
     state = { ...state, ...storeScaleEvent(state, policy.behavior, d.currentReplicas, replicas, now) };
-  return { replicas, rescaled: true, events, state };
+  return { replicas, rescaled: true, reason, events, state };
 }

@@ -232,9 +232,7 @@ function output(d: AppDecision, replicas: number, now: Date, app: AppInput): Ste
     time: now.toISOString(),
     currentReplicas: d.currentReplicas,
     desiredReplicas: s.replicas,
-    reason: s.rescaled
-      ? (s.events.at(-1)?.message.replace(/^New size: \d+; reason: /, '') ?? d.reason)
-      : d.reason,
+    reason: s.reason,
     conditions: s.state.conditions.map(({ type, status, reason, message }) => ({
       type,
       status,

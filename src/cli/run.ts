@@ -24,6 +24,7 @@ import { describeFailure } from '../reconcile/summarize.ts';
 import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
 import { RenderCache } from '../render/render-cache.ts';
+import { ownsReplicas } from '../render/replica-ownership.ts';
 import { realClock } from '../runtime/clock.ts';
 import { type Reconcile, runWorkers } from '../runtime/controller.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
@@ -175,6 +176,7 @@ export async function runOperator(
     syncPeriodMs: config.autoscaler.syncPeriodMs,
     group: (namespace, name) => reads.group(namespace, name),
     wrote: (group, resourceVersion) => reads.wrote(group, resourceVersion),
+    cached: (apiVersion, kind, namespace) => drift.cached(apiVersion, kind, namespace),
     prometheus: new PrometheusClient(),
     ...(config.autoscaler.prometheusAddress
       ? { defaultPrometheusAddress: config.autoscaler.prometheusAddress }
@@ -182,9 +184,7 @@ export async function runOperator(
     metrics: metrics.autoscaler,
   });
   // Groups with apps to scale, or with decisions in status still to clear; no other group costs a reconcile.
-  const scaled = (g: AppGroup) =>
-    (g.spec.apps ?? []).some((a) => a.replicas !== undefined || a.autoscaling) ||
-    (g.status?.apps?.length ?? 0) > 0;
+  const scaled = (g: AppGroup) => (g.spec.apps ?? []).some(ownsReplicas) || (g.status?.apps?.length ?? 0) > 0;
   // What of a group makes the autoscaler look at once: its spec (generation) and its inventory.
   const signatures = new Map<string, string>();
   const signature = (g: AppGroup) => JSON.stringify([g.metadata.generation, g.status?.inventory ?? []]);

@@ -39,6 +39,10 @@ function externallyScaled(objects: readonly KubeObject[]): Map<string, { min: nu
   return out;
 }
 
+/** Whether Shoal owns an app's replica count: it has a fixed count or an autoscaling policy. Pure. */
+export const ownsReplicas = (app: AppSpec): boolean =>
+  app.replicas !== undefined || app.autoscaling !== undefined;
+
 const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 /**
@@ -56,9 +60,7 @@ export function assignReplicaOwnership(
   return objects.map((item) => {
     const o = item.object;
     if (!SCALABLE.has(o.kind)) return item;
-    const app = apps.find(
-      (a) => a.name === o.metadata.name && (a.replicas !== undefined || a.autoscaling !== undefined),
-    );
+    const app = apps.find((a) => a.name === o.metadata.name && ownsReplicas(a));
     const ext = external.get(`${o.kind}/${o.metadata.name}`);
     if (!app && !ext) return item;
     const spec = (o.spec ?? {}) as Record<string, unknown>;
