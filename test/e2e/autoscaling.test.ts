@@ -44,7 +44,13 @@ interface Pod {
 }
 interface Live {
   spec: { replicas: number };
-  metadata: { managedFields?: { manager: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } }[] };
+  metadata: {
+    managedFields?: {
+      manager: string;
+      subresource?: string;
+      fieldsV1?: { 'f:spec'?: Record<string, unknown> };
+    }[];
+  };
 }
 
 describe('autoscaling on tier B (metrics-server usage, scale subresource writes)', () => {
@@ -208,5 +214,68 @@ describe('autoscaling on tier B (metrics-server usage, scale subresource writes)
       return s?.replicas.desired === 2 ? s : undefined;
     });
     expect(a.reason).toBe('All metrics below target');
+  });
+});
+
+describe('a Kubernetes HPA in Git scaling a synced Deployment', () => {
+  it('is not drift: no DriftDetected event and no fight over the count', async () => {
+    const ns = await newNamespace('hpa');
+    const o = shoalObjects(kube, ns);
+    const repo = await gitRepo({
+      'apps/api.yaml': [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: api}',
+        'spec:',
+        '  replicas: 1',
+        '  selector: {matchLabels: {app: api}}',
+        '  template:',
+        `    metadata: {labels: {app: api}, annotations: {${USAGE_ANNOTATIONS.cpu}: 400m}}`,
+        '    spec: {containers: [{name: api, image: "nginx:1.27", resources: {requests: {cpu: 100m}}}]}',
+        '',
+      ].join('\n'),
+      'apps/hpa.yaml': [
+        'apiVersion: autoscaling/v2',
+        'kind: HorizontalPodAutoscaler',
+        'metadata: {name: api}',
+        'spec:',
+        '  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}',
+        '  minReplicas: 1',
+        '  maxReplicas: 3',
+        '  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]',
+        '',
+      ].join('\n'),
+    });
+    const shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    try {
+      await o.source('repo', { url: repo.url, interval: '1h' });
+      await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
+      const api = () =>
+        kube.get<Live>({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: ns,
+          name: 'api',
+        });
+      // 400 % of the target: the HPA (kube-controller-manager) writes the scale subresource.
+      await waitFor('the HPA scaled api to 3', async () => (await api())?.spec.replicas === 3, {
+        timeoutMs: 180_000,
+      });
+      const entries = (await api())?.metadata.managedFields ?? [];
+      expect(entries.some((e) => e.manager === 'kube-controller-manager' && e.subresource === 'scale')).toBe(
+        true,
+      );
+      // Give the drift watch time to see the change (it reacts within a fraction of a second).
+      await new Promise((r) => setTimeout(r, 3_000));
+      const events = await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', {
+        namespace: ns,
+      });
+      const drift = events.items.filter((e) => e.reason === 'DriftDetected').map((e) => e.note);
+      expect(drift).toEqual([]);
+      expect((await api())?.spec.replicas).toBe(3);
+    } finally {
+      await shoal.stop();
+      await repo.remove();
+    }
   });
 });
