@@ -28,6 +28,12 @@ const fakeNode = (name: string) => ({
   status: {
     allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
     capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+    // Both address types up front: KWOK's node-initialize stage writes `addresses` whenever one of
+    // them is missing, and that write replaces the list (metrics-server then cannot reach the node).
+    addresses: [
+      { type: 'InternalIP', address: '127.0.0.1' },
+      { type: 'Hostname', address: name },
+    ],
   },
 });
 
@@ -105,6 +111,9 @@ export async function startTierB(
     `--tls-cert-file=${pki}/apiserver.crt`,
     `--tls-private-key-file=${pki}/apiserver.key`,
     '--cidr=10.244.0.0/16',
+    // Heartbeats through node Leases, as kwokctl runs it; without them the node lifecycle controller
+    // marks every fake node NotReady once --node-monitor-grace-period has passed.
+    '--node-lease-duration-seconds=40',
   ]);
   const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(`${FAKE_NODE_PREFIX}${i}`));
   await applyAll(state, 'creating fake nodes', nodes);
