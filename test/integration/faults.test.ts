@@ -242,8 +242,13 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
     expect(early.length).toBeGreaterThan(0);
     expect(early.length).toBeLessThan(REV2_NAMES.length);
     expect((await s.o.getGroup('app'))?.status?.lastAppliedRevision).not.toContain(rev2);
-    s.startProcess();
-    const group = await s.o.groupAt('app', rev2, 60_000);
+    const restarted = s.startProcess();
+    // On a timeout, say what the restarted operator said.
+    const group = await s.o.groupAt('app', rev2, 60_000).catch((err: Error) => {
+      throw new Error(
+        `${err.message}\n--- shoal run after the restart ---\n${restarted.output().slice(-6000)}`,
+      );
+    });
     await expectRevision2(s, group);
   });
 
