@@ -57,6 +57,8 @@ describe('leader election on a Lease', () => {
     await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
     await o.groupAt('app', await repo.head());
     const standby = replicas.find((r) => r !== leader);
+    // Neither lost the Lease on the way (a leader change would make the next check meaningless).
+    expect(replicas.map((r) => r.lost)).toEqual([false, false]);
     expect(await scrapeMetric(leader?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBeGreaterThan(0);
     expect(await scrapeMetric(standby?.shoal.metricsUrl ?? '', 'shoal_reconcile_total')).toBe(0);
     expect((await leaders()).length).toBe(1);

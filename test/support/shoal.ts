@@ -8,13 +8,16 @@ import { parseRunConfig } from '../../src/config.ts';
 
 /**
  * Leader election for tests: the Lease in the test's namespace, and durations short enough that a
- * takeover happens within seconds (3 s lease, 2 s renew deadline, 250 ms retry).
+ * takeover happens within seconds (6 s lease, 4 s renew deadline, 500 ms retry). A 2 s renew deadline
+ * was too short for CI: on its two loaded cores a leader once went 2 s without a successful renewal
+ * (the operators share the test worker's event loop and a busy API server), lost its Lease mid-test,
+ * and the standby took over.
  */
 export const fastLeaderElection = (namespace: string) => [
   `--leader-election-namespace=${namespace}`,
-  '--lease-duration=3s',
-  '--renew-deadline=2s',
-  '--retry-period=250ms',
+  '--lease-duration=6s',
+  '--renew-deadline=4s',
+  '--retry-period=500ms',
 ];
 
 /** Shoal's operator, in this process, against the run's control plane and one namespace. */
