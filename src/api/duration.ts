@@ -1,8 +1,20 @@
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
-/** Parses a Go duration as the CRDs accept it ("90s", "1m30s", "1.5h") into milliseconds. Pure. */
+/**
+ * Parses a non-negative Go duration ("90s", "1m30s", "1.5h", and as the API server writes them,
+ * "15.123s", "1m0s", "0") into milliseconds. The CRDs' pattern is stricter (ms to h, above zero). Pure.
+ */
 export function parseDuration(text: string): number {
-  const re = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/gy;
+  if (text === '0') return 0;
+  const re = /([0-9]+(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {

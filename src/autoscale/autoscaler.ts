@@ -5,7 +5,14 @@
  * status.budget, events and metrics. Fixed `replicas` are enforced the same way. The engine's state
  * (recommendations, scale events) lives in memory, as the HPA's does.
  */
-import type { AppGroup, AppGroupStatus, AppSpec, AppStatus, MetricSpec } from '../api/app-group.ts';
+import type {
+  AppGroup,
+  AppGroupStatus,
+  AppSpec,
+  AppStatus,
+  MetricSpec,
+  ResourceBudget,
+} from '../api/app-group.ts';
 import { FIELD_MANAGERS, KINDS } from '../api/group.ts';
 import type { Condition } from '../api/meta.ts';
 import { refFromInventory } from '../api/object-key.ts';
@@ -19,7 +26,7 @@ import type { Clock } from '../runtime/clock.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import type { Log } from '../runtime/logger.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
-import { allocate, type BudgetApp, budgetStatus, type ResourceAmounts } from './budget.ts';
+import { allocate, type BudgetApp, budgetStatus } from './budget.ts';
 import {
   type AppDecision,
   type AppState,
@@ -28,7 +35,9 @@ import {
   initialState,
   type MetricReading,
   type MetricResult,
+  RESOURCES,
   type ResolvedPolicy,
+  type ResourceAmounts,
   resolvePolicy,
   type Settled,
   settle,
@@ -195,10 +204,9 @@ export class Autoscaler {
 
     // The group budget: autoscaled apps share it by tier and weight.
     const budget = group.spec.budget;
-    const limits = budget ? { cpu: opt(budget.cpu), memory: opt(budget.memory) } : undefined;
     const scaled = planned.filter((p) => p.decision);
     const alloc =
-      limits && scaled.length > 0
+      budget && scaled.length > 0
         ? allocate(
             scaled.map(
               (p): BudgetApp => ({
@@ -210,7 +218,7 @@ export class Autoscaler {
                 priority: p.app.autoscaling?.priority ?? 0,
               }),
             ),
-            withoutUndefined(limits),
+            budgetLimits(budget),
           )
         : undefined;
 
@@ -361,17 +369,19 @@ export class Autoscaler {
       group: group.metadata.name ?? '',
       app: p.app.name,
     };
+    const write = (replicas: number) =>
+      d.kube.applyScale(
+        p.workload.kind,
+        p.workload.namespace,
+        p.workload.name,
+        replicas,
+        FIELD_MANAGERS.autoscaler,
+      );
     if (p.fixed !== undefined) {
       let reason = 'fixed replicas in spec.apps';
       if (p.current !== p.fixed) {
         try {
-          await d.kube.applyScale(
-            p.workload.kind,
-            p.workload.namespace,
-            p.workload.name,
-            p.fixed,
-            FIELD_MANAGERS.autoscaler,
-          );
+          await write(p.fixed);
           d.metrics?.decision('rescaled');
           await d.events.emit(
             group,
@@ -399,13 +409,7 @@ export class Autoscaler {
     let writeError: string | undefined;
     if (decision.active && target !== decision.currentReplicas) {
       try {
-        await d.kube.applyScale(
-          p.workload.kind,
-          p.workload.namespace,
-          p.workload.name,
-          target,
-          FIELD_MANAGERS.autoscaler,
-        );
+        await write(target);
       } catch (err) {
         writeError = err instanceof Error ? err.message : String(err);
       }
@@ -420,14 +424,6 @@ export class Autoscaler {
     const lastScaleTime =
       s.state.lastScaleTime?.toISOString() ??
       group.status?.apps?.find((a) => a.name === p.app.name)?.lastScaleTime;
-    const active = s.state.conditions.find((c) => c.type === 'ScalingActive');
-    const reason = s.rescaled
-      ? s.reason
-      : active?.status === 'False'
-        ? active.message
-        : allocated !== undefined && allocated < decision.desiredReplicas
-          ? `the group budget allows ${allocated} of ${decision.desiredReplicas}`
-          : decision.reason || 'the current count meets the targets';
     return {
       name: p.app.name,
       replicas: {
@@ -437,11 +433,21 @@ export class Autoscaler {
         max: policy.maxReplicas,
       },
       ...(lastScaleTime ? { lastScaleTime } : {}),
-      reason,
+      reason: statusReason(decision, s, allocated),
       metrics: decision.metrics.map(metricStatus),
       conditions: s.state.conditions.map(conditionJson),
     };
   }
+}
+
+/** What status.apps[].reason says of a decision: the rescale, a metric failure, the budget, or the targets. Pure. */
+function statusReason(d: AppDecision, s: Settled, allocated: number | undefined): string {
+  if (s.rescaled) return s.reason;
+  const active = s.state.conditions.find((c) => c.type === 'ScalingActive');
+  if (active?.status === 'False') return active.message;
+  if (allocated !== undefined && allocated < d.desiredReplicas)
+    return `the group budget allows ${allocated} of ${d.desiredReplicas}`;
+  return d.reason || 'the current count meets the targets';
 }
 
 /** How a decision ended, for shoal_autoscaler_decisions_total. Pure. */
@@ -460,11 +466,12 @@ function decisionResult(
   return allocated !== undefined && allocated < d.desiredReplicas ? 'limited' : 'rescaled';
 }
 
-const opt = (q: string | number | undefined) => (q === undefined ? undefined : parseMilli(q));
-
-function withoutUndefined(r: { cpu: number | undefined; memory: number | undefined }): ResourceAmounts {
-  return {
-    ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
-    ...(r.memory !== undefined ? { memory: r.memory } : {}),
-  };
+/** The budget in milli-units, only the resources it names. Pure. */
+function budgetLimits(budget: ResourceBudget): ResourceAmounts {
+  const out: ResourceAmounts = {};
+  for (const r of RESOURCES) {
+    const q = budget[r];
+    if (q !== undefined) out[r] = parseMilli(q);
+  }
+  return out;
 }

@@ -7,9 +7,7 @@
  */
 
 import { formatMilli } from '../api/quantity.ts';
-
-export type ResourceAmounts = { cpu?: number; memory?: number };
-const RESOURCES = ['cpu', 'memory'] as const;
+import { RESOURCES, type ResourceAmounts } from './engine.ts';
 
 export interface BudgetApp {
   name: string;

@@ -46,7 +46,9 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   downscaleStabilizationMs: 300_000,
 };
 
-type Resources = { cpu?: number; memory?: number };
+/** Amounts of the resources an autoscaler and a budget count, in milli-units. */
+export type ResourceAmounts = { cpu?: number; memory?: number };
+export const RESOURCES = ['cpu', 'memory'] as const;
 
 /** One pod of the target as observed: its state, its requests and its usage (milli-units, pod totals). */
 export interface PodObservation {
@@ -55,8 +57,8 @@ export interface PodObservation {
   deleting?: boolean;
   ready?: { status: boolean; lastTransitionTime: Date };
   startTime?: Date;
-  requests?: Resources;
-  usage?: Resources;
+  requests?: ResourceAmounts;
+  usage?: ResourceAmounts;
   usageTimestamp?: Date;
   usageWindowMs?: number;
 }

@@ -5,7 +5,7 @@
  */
 import type { AutoscalingPolicy, MetricSpec } from '../api/app-group.ts';
 import { parseMilli } from '../api/quantity.ts';
-import { allocate, type BudgetApp, budgetStatus, type ResourceAmounts } from './budget.ts';
+import { allocate, type BudgetApp, budgetStatus } from './budget.ts';
 import {
   type AppDecision,
   type AppState,
@@ -17,6 +17,7 @@ import {
   type MetricResult,
   type PodObservation,
   type ResolvedPolicy,
+  type ResourceAmounts,
   resolvePolicy,
   settle,
 } from './engine.ts';

@@ -4,14 +4,12 @@
  * pure; `PrometheusClient` does the I/O. Prometheus errors, NaN and empty results become failed
  * readings, which the engine handles as HPA handles a missing metric.
  */
+import { parseDuration } from '../api/duration.ts';
 import type { Quantity } from '../api/meta.ts';
 import { parseMilli } from '../api/quantity.ts';
 import type { PodMetrics } from '../kube/client.ts';
-import type { MetricReading, PodObservation } from './engine.ts';
+import { type MetricReading, type PodObservation, RESOURCES, type ResourceAmounts } from './engine.ts';
 import type { PodPhase } from './replica-calculator.ts';
-
-type Resources = { cpu?: number; memory?: number };
-const RESOURCES = ['cpu', 'memory'] as const;
 
 /** The parts of a v1 Pod the autoscaler reads. */
 export interface PodJson {
@@ -36,12 +34,12 @@ interface ContainerJson {
  * A pod's requests per resource (HPA's `calculatePodRequests`): regular containers plus restartable
  * (sidecar) init containers; a resource any of them lacks is left out. Pure.
  */
-export function podRequests(pod: PodJson): Resources {
+export function podRequests(pod: PodJson): ResourceAmounts {
   const containers = [
     ...(pod.spec?.containers ?? []),
     ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
   ];
-  const out: Resources = {};
+  const out: ResourceAmounts = {};
   if (containers.length === 0) return out;
   for (const r of RESOURCES) {
     let sum = 0;
@@ -54,23 +52,6 @@ export function podRequests(pod: PodJson): Resources {
     if (all) out[r] = sum;
   }
   return out;
-}
-
-/** A Go duration ("15.123s", "1m0s", "500ms") in milliseconds; undefined if it is not one. Pure. */
-export function goDurationMs(text: string): number | undefined {
-  const units: Record<string, number> = {
-    h: 3_600_000,
-    m: 60_000,
-    s: 1000,
-    ms: 1,
-    us: 1e-3,
-    µs: 1e-3,
-    ns: 1e-6,
-  };
-  if (text === '0') return 0;
-  const parts = [...text.matchAll(/(\d+(?:\.\d*)?)(h|ms|m|s|us|µs|ns)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
-  return parts.reduce((ms, p) => ms + Number(p[1]) * (units[p[2] ?? ''] ?? 0), 0);
 }
 
 /**
@@ -97,17 +78,26 @@ export function observePods(pods: readonly PodJson[], metrics: readonly PodMetri
     }
     const m = byName.get(pod.metadata.name);
     if (m && m.containers.length > 0) {
-      const usage: Resources = {};
+      const usage: ResourceAmounts = {};
       for (const r of RESOURCES) {
         if (m.containers.every((c) => c.usage[r] !== undefined))
           usage[r] = m.containers.reduce((sum, c) => sum + parseMilli(c.usage[r] ?? 0), 0);
       }
       o.usage = usage;
       o.usageTimestamp = new Date(m.timestamp);
-      o.usageWindowMs = goDurationMs(m.window) ?? 0;
+      o.usageWindowMs = windowMs(m.window);
     }
     return o;
   });
+}
+
+/** metrics.k8s.io's sample window in milliseconds; 0 when it cannot be read. */
+function windowMs(window: string): number {
+  try {
+    return parseDuration(window);
+  } catch {
+    return 0;
+  }
 }
 
 /** Prometheus' instant query answer (`/api/v1/query`). */

@@ -9,9 +9,14 @@ describe('parseDuration', () => {
     ['30s', 30_000],
     ['1m30s', 90_000],
     ['1.5h', 5_400_000],
+    // As the API server writes them (metrics.k8s.io's window).
+    ['15.123s', 15_123],
+    ['1m0s', 60_000],
+    ['1500us', 1.5],
+    ['0', 0],
   ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', '5', '1d', '-1s', '1m x'])('refuses %j', (text) =>
+  it.each(['', '5', '1d', '-1s', '1m x', 'soon'])('refuses %j', (text) =>
     expect(() => parseDuration(text)).toThrow(),
   );
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatMilli, parseMilli } from '../../../src/api/quantity.ts';
-import {
-  goDurationMs,
-  observePods,
-  type PodJson,
-  podRequests,
-  redactUrl,
-} from '../../../src/autoscale/sources.ts';
+import { observePods, type PodJson, podRequests, redactUrl } from '../../../src/autoscale/sources.ts';
 
 describe('quantities in milli-units (Quantity.MilliValue)', () => {
   it.each<[string | number, number]>([
@@ -67,13 +61,6 @@ describe('pods and their metrics as the engine sees them', () => {
       },
     });
     expect(podRequests(withSidecar)).toEqual({ cpu: 1100 });
-  });
-
-  it('reads Go durations', () => {
-    expect([goDurationMs('15.123s'), goDurationMs('1m0s'), goDurationMs('500ms'), goDurationMs('0')]).toEqual(
-      [15_123, 60_000, 500, 0],
-    );
-    expect(goDurationMs('soon')).toBeUndefined();
   });
 
   it('takes usage from PodMetrics: summed over containers, missing when any container lacks it', () => {
