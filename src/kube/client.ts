@@ -24,7 +24,6 @@ export interface KubernetesObject {
 type ClientObject = import('@kubernetes/client-node').KubernetesObject;
 const asClient = (o: KubernetesObject) => o as unknown as ClientObject;
 
-/** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
 export type ScalableKind = 'Deployment' | 'StatefulSet';
 
 /** What the autoscaler reads of a scale subresource. */
@@ -44,6 +43,7 @@ export interface PodMetrics {
   containers: { name: string; usage: Record<string, string> }[];
 }
 
+/** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
 export type KubeConfigSource = { kubeconfig: string; context?: string } | { inCluster: true };
 
 /** Connection pools kept per distinct TLS identity and server; a handful at most in practice. */

@@ -82,14 +82,16 @@ export class DriftWatcher {
     }) as unknown as InformerLike<WatchedObject>;
     // Per object, what counts for drift and who had written what, as of the version seen last.
     const seen = new Map<string, { fingerprint: string; managers: Map<string, string> }>();
-    const remember = (o: WatchedObject) =>
-      seen.set(objectKey(o), { fingerprint: driftFingerprint(o), managers: managerSignatures(o) });
+    const remember = (o: WatchedObject) => {
+      const entry = { fingerprint: driftFingerprint(o), managers: managerSignatures(o) };
+      seen.set(objectKey(o), entry);
+      return entry;
+    };
     informer.on('add', remember);
     informer.on('update', (o) => {
       const key = objectKey(o);
       const previous = seen.get(key);
-      remember(o);
-      if (previous?.fingerprint === seen.get(key)?.fingerprint) return;
+      if (previous?.fingerprint === remember(o).fingerprint) return;
       const author = driftAuthor(o, previous?.managers);
       if (author && autoscalerScaled(o, author)) return;
       const group = ownerKey(o);

@@ -58,10 +58,7 @@ const OURS: readonly string[] = [FIELD_MANAGERS.sync, FIELD_MANAGERS.autoscaler]
 export function driftAuthor(o: WatchedObject, previous?: Map<string, string>): string | undefined {
   if (previous) {
     const changed = [...managerSignatures(o)].filter(([k, sig]) => previous.get(k) !== sig).map(([k]) => k);
-    if (changed.length > 0) {
-      const foreign = changed.map((k) => k.split('|')[0] ?? '').find((m) => !OURS.includes(m));
-      return foreign;
-    }
+    if (changed.length > 0) return changed.map((k) => k.split('|')[0] ?? '').find((m) => !OURS.includes(m));
   }
   const entries = (o.metadata?.managedFields ?? []).filter((e) => e.subresource !== 'status' && e.time);
   const latest = Math.max(...entries.map((e) => Date.parse(e.time ?? '')));
