@@ -25,6 +25,7 @@ import {
 } from '../test/controlplane/control-plane.ts';
 import { startTierB, USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -128,16 +129,10 @@ try {
     ).items
       .filter((p) => p.status?.phase === 'Running')
       .map((p) => p.metadata.name);
-  const until = async <T>(check: () => Promise<T | undefined | false>, timeoutMs = 180_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > deadline) throw new Error('timed out');
-      await sleep(50);
-    }
-  };
-  await until(async () => (await replicas()) === 2 && (await runningPods()).length === 2);
+  // Polled every 50 ms, so the figures' resolution is well under a second.
+  const until = <T>(what: string, check: () => Promise<T | undefined | false>) =>
+    waitFor(what, check, { timeoutMs: 180_000, intervalMs: 50 });
+  await until('2 running pods', async () => (await replicas()) === 2 && (await runningPods()).length === 2);
   // Settle: the autoscaler sees the template's 250m (50 % of the request: on target).
   await sleep(25_000);
 
@@ -147,7 +142,7 @@ try {
   for (let i = 0; i < Number(values.changes); i++) {
     const high = i % 2 === 0;
     const before = (await replicas()) ?? 0;
-    const pods = await until(async () => {
+    const pods = await until('the pods of the new count running', async () => {
       const p = await runningPods();
       return p.length === before ? p : undefined;
     });
@@ -163,13 +158,13 @@ try {
       ...pods,
       `${USAGE_ANNOTATIONS.cpu}=${cpu}m`,
     ]);
-    await until(async () => {
+    await until('metrics.k8s.io reports the new usage', async () => {
       const m = await kube.listPodMetrics(ns, 'app=web');
       const byPod = new Map(m.map((p) => [p.metadata.name, parseMilli(p.containers[0]?.usage.cpu ?? '0')]));
       return pods.every((p) => Math.abs((byPod.get(p) ?? -1) - cpu) < cpu * 0.05 + 1);
     });
     const t1 = performance.now();
-    const after = await until(async () => {
+    const after = await until('a new replica count', async () => {
       const r = await replicas();
       return r !== undefined && r !== before ? r : undefined;
     });
