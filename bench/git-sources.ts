@@ -13,9 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { parseDuration } from '../src/api/duration.ts';
 import type { GitSource } from '../src/api/git-source.ts';
-import { runOperator } from '../src/cli/run.ts';
 import { parseRunConfig } from '../src/config.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import { runOperator } from '../src/operator/operator.ts';
 import {
   ensureBinaries,
   installCrds,

@@ -10,9 +10,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { AppGroup } from '../src/api/app-group.ts';
-import { runOperator } from '../src/cli/run.ts';
 import { parseRunConfig } from '../src/config.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import { runOperator } from '../src/operator/operator.ts';
 import {
   ensureBinaries,
   installCrds,

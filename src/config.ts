@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.ts';
+import { parseKey } from './api/object-key.ts';
 import type { KubeConfigSource } from './kube/client.ts';
 import type { LogLevel } from './runtime/logger.ts';
 import type { UrlPolicy } from './source/url-policy.ts';
@@ -18,8 +20,12 @@ export interface RunConfig {
   concurrency: number;
   logLevel: LogLevel;
   instance: string | undefined;
+  /** The namespace the operator runs in (shoal-system when it cannot tell): privileged by default. */
+  operatorNamespace: string;
   /** ServiceAccount AppGroups without spec.serviceAccountName apply as; undefined: the operator's identity. */
   defaultServiceAccount: string | undefined;
+  /** Who may write what with the operator's identity. */
+  tenancy: { privilegedNamespaces: ReadonlySet<string>; allowCrossNamespaceTargets: boolean };
   /** Watch only this namespace; undefined watches all. */
   watchNamespace: string | undefined;
   /** Lease-based leader election; off: this process is always the writer. */
@@ -48,35 +54,191 @@ export interface RunConfig {
   };
 }
 
-export const RUN_USAGE = `usage: shoal run [flags]
+/** One command-line flag: its type, its default (stated here only) and its help line. */
+interface Flag {
+  type: 'string' | 'boolean';
+  default?: string | boolean;
+  short?: string;
+  /** The value's placeholder in the usage text (string flags). */
+  arg?: string;
+  help: string;
+}
 
-  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)
-  --context NAME           kubeconfig context
-  --allow-file-urls        allow file:// GitSource URLs (local repositories; for demos and tests)
-  --allow-insecure-http    allow http:// GitSource URLs
-  --cache-dir DIR          git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)
-  --metrics-addr ADDR      /healthz, /readyz and /metrics (default :8080)
-  --webhook-addr ADDR      push webhook receiver, POST /hooks/<provider> (default :9292; "" turns it off)
-  --webhook-max-body N     largest webhook body in bytes (default 1048576)
-  --concurrency N          workers per kind (default 4)
-  --watch-namespace NS     watch GitSources and AppGroups in NS only (default: all namespaces)
-  --leader-elect[=false]   elect one writer through a coordination.k8s.io Lease (default on)
-  --leader-election-namespace NS   the Lease's namespace (default $POD_NAMESPACE, else default)
-  --leader-election-id NAME        the Lease's name (default shoal-leader)
-  --lease-duration D  --renew-deadline D  --retry-period D   (defaults 15s, 10s, 2s)
-  --kustomize-path PATH    the kustomize binary (default: kustomize on PATH)
-  --allow-remote-bases     let kustomizations load remote bases (off: RemoteRefsDisabled)
-  --default-service-account NAME
-                           AppGroups without spec.serviceAccountName apply as this ServiceAccount of their
-                           namespace (default: the operator's own identity)
-  --log-level LEVEL        debug, info, warn or error (default info)
-  --autoscaler-sync-period D       how often autoscaled apps are decided (default 15s)
-  --autoscaler-tolerance X         ratio tolerance before scaling (default 0.1)
-  --autoscaler-cpu-initialization-period D   (default 5m)
-  --autoscaler-initial-readiness-delay D     (default 30s)
-  --autoscaler-downscale-stabilization D     the scale-down window without behavior (default 5m)
-  --prometheus-address URL         Prometheus for groups that name none in spec.metrics
-`;
+type Flags = Record<string, Flag>;
+
+const KUBE_FLAGS = {
+  kubeconfig: {
+    type: 'string',
+    arg: 'PATH',
+    help: 'kubeconfig to use (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)',
+  },
+  context: { type: 'string', arg: 'NAME', help: 'kubeconfig context' },
+} as const satisfies Flags;
+
+/** The flags of `shoal run`: the one place their defaults are stated; the usage text is made from it. */
+export const RUN_FLAGS = {
+  ...KUBE_FLAGS,
+  'allow-file-urls': {
+    type: 'boolean',
+    default: false,
+    help: 'allow file:// GitSource URLs (demos and tests)',
+  },
+  'allow-insecure-http': { type: 'boolean', default: false, help: 'allow http:// GitSource URLs' },
+  'source-hosts-allow': {
+    type: 'string',
+    arg: 'LIST',
+    help: 'only these source hosts (comma-separated; *.example.com, 10.0.0.0/8); default: any not denied',
+  },
+  'source-hosts-deny': {
+    type: 'string',
+    arg: 'LIST',
+    help: 'also refuse these source hosts; link-local and cloud metadata addresses are always refused',
+  },
+  'cache-dir': {
+    type: 'string',
+    arg: 'DIR',
+    help: 'git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)',
+  },
+  'metrics-addr': { type: 'string', default: ':8080', arg: 'ADDR', help: '/healthz, /readyz and /metrics' },
+  'webhook-addr': {
+    type: 'string',
+    default: ':9292',
+    arg: 'ADDR',
+    help: 'push webhook receiver, POST /hooks/<provider> ("" turns it off)',
+  },
+  'webhook-max-body': { type: 'string', default: '1048576', arg: 'N', help: 'largest webhook body in bytes' },
+  concurrency: { type: 'string', default: '4', arg: 'N', help: 'workers per kind' },
+  'watch-namespace': {
+    type: 'string',
+    arg: 'NS',
+    help: 'watch GitSources and AppGroups in NS only (default: all namespaces)',
+  },
+  'leader-elect': {
+    type: 'string',
+    default: 'true',
+    arg: 'BOOL',
+    help: 'elect one writer through a coordination.k8s.io Lease',
+  },
+  'leader-election-namespace': {
+    type: 'string',
+    arg: 'NS',
+    help: "the Lease's namespace (default: the operator's namespace, else default)",
+  },
+  'leader-election-id': { type: 'string', default: 'shoal-leader', arg: 'NAME', help: "the Lease's name" },
+  'lease-duration': { type: 'string', default: '15s', arg: 'D', help: 'how long a Lease is held' },
+  'renew-deadline': { type: 'string', default: '10s', arg: 'D', help: 'how long the leader tries to renew' },
+  'retry-period': { type: 'string', default: '2s', arg: 'D', help: 'how often candidates try' },
+  'kustomize-path': {
+    type: 'string',
+    arg: 'PATH',
+    help: 'the kustomize binary (default: kustomize on PATH)',
+  },
+  'allow-remote-bases': {
+    type: 'boolean',
+    default: false,
+    help: 'let kustomizations load remote bases (off: RemoteRefsDisabled)',
+  },
+  'default-service-account': {
+    type: 'string',
+    arg: 'NAME',
+    help: 'AppGroups without spec.serviceAccountName apply as this ServiceAccount of their namespace',
+  },
+  'privileged-namespaces': {
+    type: 'string',
+    arg: 'LIST',
+    help:
+      "namespaces whose AppGroups may write anywhere with the operator's identity " +
+      "(comma-separated; default: the operator's namespace)",
+  },
+  'allow-cross-namespace-targets': {
+    type: 'boolean',
+    default: false,
+    help: 'let AppGroups that do not impersonate write into their spec.targetNamespace',
+  },
+  'log-level': { type: 'string', default: 'info', arg: 'LEVEL', help: 'debug, info, warn or error' },
+  'autoscaler-sync-period': {
+    type: 'string',
+    default: '15s',
+    arg: 'D',
+    help: 'how often autoscaled apps are decided',
+  },
+  'autoscaler-tolerance': {
+    type: 'string',
+    default: '0.1',
+    arg: 'X',
+    help: 'ratio tolerance before scaling',
+  },
+  'autoscaler-cpu-initialization-period': {
+    type: 'string',
+    default: '5m',
+    arg: 'D',
+    help: "a pod's CPU is not trusted this long after it starts",
+  },
+  'autoscaler-initial-readiness-delay': {
+    type: 'string',
+    default: '30s',
+    arg: 'D',
+    help: 'readiness changes this soon after start count as initial',
+  },
+  'autoscaler-downscale-stabilization': {
+    type: 'string',
+    default: '5m',
+    arg: 'D',
+    help: 'the scale-down window without behavior',
+  },
+  'prometheus-address': {
+    type: 'string',
+    arg: 'URL',
+    help: 'Prometheus for groups that name none in spec.metrics',
+  },
+} as const satisfies Flags;
+
+/** A usage text from a flag table: one line per flag, with its default. Pure. */
+export function usageOf(head: string, flags: Flags): string {
+  const left = (name: string, f: Flag) =>
+    `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ` ${f.arg ?? 'VALUE'}` : ''}`;
+  const width = Math.max(...Object.entries(flags).map(([n, f]) => left(n, f).length)) + 2;
+  const lines = Object.entries(flags).map(([name, f]) => {
+    const def =
+      f.default !== undefined && f.default !== false ? ` (default ${JSON.stringify(f.default)})` : '';
+    return `${left(name, f).padEnd(width)}${f.help}${def}`;
+  });
+  return `${head}\n\n${lines.join('\n')}\n`;
+}
+
+export const RUN_USAGE = usageOf('usage: shoal run [flags]', RUN_FLAGS);
+
+function parseFlags<F extends Flags>(flags: F, argv: string[], positionals = false) {
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, f]) => [
+      name,
+      {
+        type: f.type,
+        ...(f.default !== undefined ? { default: f.default } : {}),
+        ...(f.short ? { short: f.short } : {}),
+      },
+    ]),
+  );
+  // parseArgs types its result from a literal options object; the table is that object's source.
+  const parsed = parseArgs({
+    args: argv,
+    options: options as never,
+    strict: true,
+    allowPositionals: positionals,
+  });
+  return {
+    values: parsed.values as unknown as {
+      [K in keyof F]: F[K]['type'] extends 'boolean'
+        ? F[K] extends { default: boolean }
+          ? boolean
+          : boolean | undefined
+        : F[K] extends { default: string }
+          ? string
+          : string | undefined;
+    },
+    positionals: parsed.positionals,
+  };
+}
 
 function kubeSource(
   flag: string | undefined,
@@ -91,39 +253,25 @@ function kubeSource(
   return { kubeconfig: join(homedir(), '.kube', 'config'), ...ctx };
 }
 
+/** The namespace the operator runs in: $POD_NAMESPACE or the in-cluster one; undefined outside a pod. */
+function operatorNamespace(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
+  if (!env.KUBERNETES_SERVICE_HOST) return undefined;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const list = (text: string | undefined) =>
+  (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
 export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      'allow-file-urls': { type: 'boolean', default: false },
-      'allow-insecure-http': { type: 'boolean', default: false },
-      'cache-dir': { type: 'string' },
-      'metrics-addr': { type: 'string', default: ':8080' },
-      'webhook-addr': { type: 'string', default: ':9292' },
-      'webhook-max-body': { type: 'string', default: '1048576' },
-      concurrency: { type: 'string', default: '4' },
-      'log-level': { type: 'string', default: 'info' },
-      'watch-namespace': { type: 'string' },
-      'default-service-account': { type: 'string' },
-      'kustomize-path': { type: 'string' },
-      'allow-remote-bases': { type: 'boolean', default: false },
-      'leader-elect': { type: 'string', default: 'true' },
-      'leader-election-namespace': { type: 'string' },
-      'leader-election-id': { type: 'string', default: 'shoal-leader' },
-      'lease-duration': { type: 'string', default: '15s' },
-      'renew-deadline': { type: 'string', default: '10s' },
-      'retry-period': { type: 'string', default: '2s' },
-      'autoscaler-sync-period': { type: 'string', default: '15s' },
-      'autoscaler-tolerance': { type: 'string', default: '0.1' },
-      'autoscaler-cpu-initialization-period': { type: 'string', default: '5m' },
-      'autoscaler-initial-readiness-delay': { type: 'string', default: '30s' },
-      'autoscaler-downscale-stabilization': { type: 'string', default: '5m' },
-      'prometheus-address': { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(RUN_FLAGS, argv);
   const leaseDurationMs = parseDuration(values['lease-duration']);
   const renewDeadlineMs = parseDuration(values['renew-deadline']);
   const retryPeriodMs = parseDuration(values['retry-period']);
@@ -143,9 +291,17 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
   const level = values['log-level'];
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new Error('--log-level must be debug, info, warn or error');
+  const known = operatorNamespace(env);
+  const ownNamespace = known ?? 'shoal-system';
+  const privileged = values['privileged-namespaces'];
   return {
     kube: kubeSource(values.kubeconfig, values.context, env),
-    urlPolicy: { allowFileUrls: values['allow-file-urls'], allowInsecureHttp: values['allow-insecure-http'] },
+    urlPolicy: {
+      allowFileUrls: values['allow-file-urls'],
+      allowInsecureHttp: values['allow-insecure-http'],
+      allowedHosts: list(values['source-hosts-allow']),
+      deniedHosts: list(values['source-hosts-deny']),
+    },
     cacheDir: values['cache-dir'] ?? env.SHOAL_CACHE_DIR ?? join(homedir(), '.cache', 'shoal', 'artifacts'),
     metricsAddr: values['metrics-addr'],
     webhookAddr: values['webhook-addr'],
@@ -153,8 +309,13 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     concurrency,
     logLevel: level as LogLevel,
     instance: env.POD_NAME,
+    operatorNamespace: ownNamespace,
     watchNamespace: values['watch-namespace'],
     defaultServiceAccount: values['default-service-account'],
+    tenancy: {
+      privilegedNamespaces: new Set(privileged === undefined ? [ownNamespace] : list(privileged)),
+      allowCrossNamespaceTargets: values['allow-cross-namespace-targets'],
+    },
     kustomizePath: values['kustomize-path'],
     autoscaler: {
       syncPeriodMs,
@@ -166,7 +327,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     },
     leaderElection: {
       enabled: values['leader-elect'] !== 'false',
-      namespace: values['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+      namespace: values['leader-election-namespace'] ?? known ?? 'default',
       name: values['leader-election-id'],
       leaseDurationMs,
       renewDeadlineMs,
@@ -178,6 +339,28 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
 }
 
 /** `shoal render <dir>` and `shoal diff <dir>` flags. */
+export const DIR_FLAGS = {
+  namespace: {
+    type: 'string',
+    short: 'n',
+    default: 'default',
+    arg: 'NS',
+    help: 'namespace for objects that name none',
+  },
+  group: {
+    type: 'string',
+    arg: 'NS/NAME',
+    help: 'render as this AppGroup would (owner labels; diff: deletions)',
+  },
+  output: { type: 'string', short: 'o', default: 'text', arg: 'FORMAT', help: 'text or json-patch (diff)' },
+  ...KUBE_FLAGS,
+  'kustomize-path': {
+    type: 'string',
+    arg: 'PATH',
+    help: 'the kustomize binary (default: kustomize on PATH)',
+  },
+} as const satisfies Flags;
+
 export interface DirCommandConfig {
   dir: string;
   kustomize: { binary: string | undefined; env: Record<string, string> };
@@ -188,26 +371,14 @@ export interface DirCommandConfig {
 }
 
 export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirCommandConfig {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      namespace: { type: 'string', short: 'n', default: 'default' },
-      group: { type: 'string' },
-      output: { type: 'string', short: 'o', default: 'text' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      'kustomize-path': { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(DIR_FLAGS, argv, true);
   const dir = positionals[0];
   if (!dir || positionals.length > 1) throw new Error('expected exactly one directory');
   if (values.output !== 'text' && values.output !== 'json-patch')
     throw new Error('--output must be text or json-patch');
   let group: DirCommandConfig['group'];
   if (values.group) {
-    const [namespace, name] = values.group.split('/');
+    const { namespace, name } = parseKey(values.group);
     if (!namespace || !name) throw new Error('--group must be <namespace>/<name>');
     group = { namespace, name };
   }
@@ -222,6 +393,13 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
 }
 
 /** Flags of `shoal get|reconcile|suspend|resume`. */
+export const CLUSTER_FLAGS = {
+  namespace: { type: 'string', short: 'n', arg: 'NS', help: 'the namespace (default: default)' },
+  'all-namespaces': { type: 'boolean', short: 'A', default: false, help: 'every namespace (get)' },
+  'with-source': { type: 'boolean', default: false, help: "reconcile the group's GitSource first" },
+  ...KUBE_FLAGS,
+} as const satisfies Flags;
+
 export interface ClusterCommandConfig {
   args: string[];
   namespace: string | undefined;
@@ -231,18 +409,7 @@ export interface ClusterCommandConfig {
 }
 
 export function parseClusterCommand(argv: string[], env: NodeJS.ProcessEnv): ClusterCommandConfig {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A', default: false },
-      'with-source': { type: 'boolean', default: false },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(CLUSTER_FLAGS, argv, true);
   return {
     args: positionals,
     namespace: values.namespace,

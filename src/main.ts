@@ -2,10 +2,9 @@ import { autoscaleCommand } from './cli/autoscale.ts';
 import { diffCommand } from './cli/diff.ts';
 import { getCommand, reconcileCommand, suspendCommand } from './cli/groups.ts';
 import { renderCommand } from './cli/render.ts';
-import { runOperator } from './cli/run.ts';
-import { parseClusterCommand, parseDirCommand, parseRunConfig, RUN_USAGE } from './config.ts';
+import { runCommand } from './cli/run.ts';
+import { parseClusterCommand, parseDirCommand } from './config.ts';
 import { Kube, loadKubeConfig } from './kube/client.ts';
-import { jsonLogger } from './runtime/logger.ts';
 
 const USAGE = `shoal: a GitOps reconciler for Kubernetes
 
@@ -27,43 +26,8 @@ const USAGE = `shoal: a GitOps reconciler for Kubernetes
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'run': {
-      if (rest.includes('--help') || rest.includes('-h')) {
-        process.stdout.write(RUN_USAGE);
-        return 0;
-      }
-      const config = parseRunConfig(rest, process.env);
-      const log = jsonLogger(
-        config.logLevel,
-        (s) => process.stderr.write(s),
-        () => new Date(),
-      );
-      process.on('unhandledRejection', (reason) => {
-        log({
-          level: 'error',
-          msg: 'unhandled rejection',
-          error: reason instanceof Error ? reason.message : String(reason),
-        });
-      });
-      const operator = await runOperator(config, log, {
-        onLostLease: () => {
-          process.exitCode = 1;
-          process.exit(1);
-        },
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log({ msg: 'shutting down', signal });
-          operator.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      // Stopped: the Lease is released and no write can start. Whatever handle is left (a socket
-      // the server keeps alive) must not hold the exit past the grace period.
-      setTimeout(() => process.exit(0), 2_000).unref();
-      return 0;
-    }
+    case 'run':
+      return runCommand(rest);
     case 'render': {
       const cfg = parseDirCommand(rest, process.env);
       return renderCommand(

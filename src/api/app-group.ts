@@ -95,6 +95,8 @@ export interface AppGroupSpec {
   allowEmpty?: boolean;
   suspend?: boolean;
   serviceAccountName?: string;
+  /** Take over existing objects that no other AppGroup owns (off: they are refused). */
+  adopt?: boolean;
   dependsOn?: LocalObjectReference[];
   patches?: AppGroupPatch[];
   apps?: AppSpec[];
@@ -106,6 +108,10 @@ export interface AppGroupSpec {
 export interface InventoryEntry {
   id: string;
   v: string;
+  /** The object existed before this group applied it and was adopted (spec.adopt or shoal.dev/adopt). */
+  adopted?: boolean;
+  /** The object left Git while prune was off: kept in the cluster, listed here for a later prune. */
+  stale?: boolean;
 }
 
 export interface MetricStatus {

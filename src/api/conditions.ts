@@ -35,5 +35,20 @@ export const REASON = {
   HealthCheckFailed: 'HealthCheckFailed',
   EmptySourceRefused: 'EmptySourceRefused',
   InvalidSpec: 'InvalidSpec',
+  // ownership and tenancy
+  OwnershipConflict: 'OwnershipConflict',
+  PolicyViolation: 'PolicyViolation',
+  Adopted: 'Adopted',
+  // bookkeeping that went wrong
+  InvalidInventory: 'InvalidInventory',
+  StatusWriteFailed: 'StatusWriteFailed',
+  DeletionBlocked: 'DeletionBlocked',
+  // events
+  NewArtifact: 'NewArtifact',
+  Pruned: 'Pruned',
+  Orphaned: 'Orphaned',
+  PruneSkipped: 'PruneSkipped',
+  StaleObjects: 'StaleObjects',
+  DriftDetected: 'DriftDetected',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];

@@ -17,6 +17,8 @@ export const ANNOTATIONS = {
   requestedAt: 'shoal.dev/requested-at',
   prune: 'shoal.dev/prune',
   force: 'shoal.dev/force',
+  /** `enabled` on a manifest: take over the live object even though Shoal did not create it. */
+  adopt: 'shoal.dev/adopt',
 } as const;
 
 export const FIELD_MANAGERS = {

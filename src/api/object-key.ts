@@ -67,3 +67,11 @@ export function refFromInventory(entry: { id: string; v: string }): ObjectRef {
     ...(namespace ? { namespace } : {}),
   };
 }
+
+/** Splits a work queue key `namespace/name` (a cluster-scoped key has an empty namespace). */
+export function parseKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0
+    ? { namespace: '', name: key }
+    : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}

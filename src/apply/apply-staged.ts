@@ -17,6 +17,8 @@ export interface AppliedObject {
   action: ApplyAction;
   /** The object as the API server returned it after the apply (spec and status), for health. */
   live: KubernetesObject;
+  /** It existed, Shoal had not created it, and this apply adopted it. */
+  adopted?: boolean;
 }
 
 export interface ApplyStagedOptions {
@@ -25,6 +27,11 @@ export interface ApplyStagedOptions {
   crdTimeoutMs: number;
   /** Called after each confirmed write, so a caller can record progress (inventory). */
   onApplied?: (applied: AppliedObject) => void;
+  /**
+   * Called once every dry-run succeeded and before the first write, with the objects that already
+   * exist: it throws to refuse them all (ownership), or returns the ones the apply adopts.
+   */
+  beforeWrite?: (existing: readonly RenderedObject[]) => Promise<ReadonlySet<RenderedObject>>;
 }
 
 export const DEFAULT_APPLY_STAGED_OPTIONS: ApplyStagedOptions = {
@@ -94,7 +101,12 @@ function failure(failed: DryRun[]): ReconcileError {
   );
 }
 
-async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Promise<AppliedObject> {
+async function applyOne(
+  kube: Kube,
+  dry: DryRun,
+  opts: ApplyStagedOptions,
+  adopted: ReadonlySet<RenderedObject>,
+): Promise<AppliedObject> {
   const obj = dry.item.object;
   const creating = !dry.recreate && !dry.result?.metadata?.resourceVersion;
   let applied: KubernetesObject;
@@ -122,7 +134,13 @@ async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Prom
     : dry.recreate || before !== after
       ? 'configured'
       : 'unchanged';
-  const result = { ref: refOf(obj), version: versionOf(obj.apiVersion), action, live: applied };
+  const result: AppliedObject = {
+    ref: refOf(obj),
+    version: versionOf(obj.apiVersion),
+    action,
+    live: applied,
+    ...(adopted.has(dry.item) ? { adopted: true } : {}),
+  };
   opts.onApplied?.(result);
   return result;
 }
@@ -130,7 +148,7 @@ async function applyOne(kube: Kube, dry: DryRun, opts: ApplyStagedOptions): Prom
 /** Deletes `obj` and waits until the API server no longer has it (its finalizers are done). */
 async function deleteAndWait(kube: Kube, obj: KubeObject, timeoutMs = 60_000): Promise<void> {
   const ref = refOf(obj);
-  await kube.delete(obj, 'Background').catch((err: unknown) => {
+  await kube.delete(obj).catch((err: unknown) => {
     if (KubeApiError.from(err).code !== 404) throw err;
   });
   const deadline = Date.now() + timeoutMs;
@@ -209,10 +227,15 @@ export async function applyStaged(
   const deferred = dryRest.filter((d) => d.error && waitsForFirstStage(d.item.object, d.error, firstObjects));
   const failed = [...dryFirst, ...dryRest].filter((d) => d.error && !deferred.includes(d));
   if (failed.length > 0) throw failure(failed);
+  // Objects waiting for the first stage cannot exist yet (their namespace or kind does not).
+  const existing = [...dryFirst, ...dryRest]
+    .filter((d) => d.recreate || d.result?.metadata?.resourceVersion)
+    .map((d) => d.item);
+  const adopted = (await opts.beforeWrite?.(existing)) ?? new Set<RenderedObject>();
 
   const results: AppliedObject[] = [];
   for (const run of byRank(dryFirst.map((d) => ({ ...d, object: d.item.object })))) {
-    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts))));
+    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts, adopted))));
   }
   const crds = firstObjects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
   if (crds.length > 0) await waitForCrds(kube, crds, opts.crdTimeoutMs);
@@ -227,7 +250,7 @@ export async function applyStaged(
   const byItem = new Map(redo.map((d) => [d.item, d]));
   const ready = dryRest.map((d) => byItem.get(d.item) ?? d);
   for (const run of byRank(ready.map((d) => ({ ...d, object: d.item.object })))) {
-    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts))));
+    results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts, adopted))));
   }
   return results;
 }

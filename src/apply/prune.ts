@@ -1,7 +1,8 @@
 import type { InventoryEntry } from '../api/app-group.ts';
 import { REASON } from '../api/conditions.ts';
 import { ANNOTATIONS, LABELS } from '../api/group.ts';
-import { describeRef, type ObjectRef, refFromInventory } from '../api/object-key.ts';
+import { describeRef, inventoryId, type ObjectRef } from '../api/object-key.ts';
+import type { ParsedEntry } from '../diff/inventory.ts';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
@@ -14,19 +15,34 @@ export interface Owner {
 
 interface LiveMeta {
   metadata?: {
+    uid?: string;
+    resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
   };
 }
 
-export type PruneDecision = 'delete' | 'not-owned' | 'prune-disabled';
+export type PruneDecision = 'delete' | 'not-owned' | 'prune-disabled' | 'claimed' | 'not-permitted';
+
+export interface PruneGuards {
+  /** Other groups whose inventory lists an id (`namespace/name`; may include this group). */
+  claims?: (id: string) => readonly string[];
+  /** Why the group may not delete `ref` (the tenancy policy), or undefined when it may. */
+  forbidden?: (ref: ObjectRef) => string | undefined;
+}
 
 /**
  * Whether a live object that left Git may be deleted: only when it still carries this group's owner
- * labels and no `shoal.dev/prune: disabled`. Pure.
+ * labels, no other group's inventory lists it, the tenancy policy allows the group to touch it, and
+ * it has no `shoal.dev/prune: disabled`. Pure.
  */
-export function pruneDecision(live: LiveMeta, owner: Owner): PruneDecision {
+export function pruneDecision(
+  live: LiveMeta,
+  owner: Owner,
+  facts: { claimedBy?: readonly string[]; forbidden?: string } = {},
+): PruneDecision {
+  if (facts.forbidden !== undefined) return 'not-permitted';
   const labels = live.metadata?.labels ?? {};
   if (
     labels[LABELS.groupName] !== owner.groupName ||
@@ -34,17 +50,10 @@ export function pruneDecision(live: LiveMeta, owner: Owner): PruneDecision {
   ) {
     return 'not-owned';
   }
+  const self = `${owner.groupNamespace}/${owner.groupName}`;
+  if ((facts.claimedBy ?? []).some((k) => k !== self)) return 'claimed';
   if (live.metadata?.annotations?.[ANNOTATIONS.prune] === 'disabled') return 'prune-disabled';
   return 'delete';
-}
-
-/** Entries of `previous` that `current` no longer has. Pure. */
-export function staleEntries(
-  previous: readonly InventoryEntry[],
-  current: readonly InventoryEntry[],
-): InventoryEntry[] {
-  const keep = new Set(current.map((e) => e.id));
-  return previous.filter((e) => !keep.has(e.id));
 }
 
 export interface PruneResult {
@@ -56,54 +65,85 @@ export interface PruneResult {
   failed: { entry: InventoryEntry; ref: ObjectRef; message: string }[];
 }
 
+/** A delete whose precondition failed (the object changed after it was checked) is checked again. */
+const DELETE_ATTEMPTS = 3;
+
 /**
- * Deletes the objects of `entries` that still carry the owner's labels (background propagation).
- * Every object is read first; if any read fails (other than 404), nothing is deleted and the error
- * is thrown: a prune is never decided from a partial view. Failed deletes are returned, not thrown,
- * so the other deletes proceed.
+ * Deletes the objects of `entries` that are still this group's (see `pruneDecision`), with
+ * background propagation. Every object is read first; if any read fails (other than 404), nothing
+ * is deleted and the error is thrown: a prune is never decided from a partial view. Each delete
+ * carries the uid and resourceVersion that were checked as preconditions, so an object that changed
+ * owner (or was replaced) in between is not deleted but checked again. Failed deletes are returned,
+ * not thrown, so the other deletes proceed.
  */
 export async function prune(
   kube: Kube,
-  entries: readonly InventoryEntry[],
+  entries: readonly ParsedEntry[],
   owner: Owner,
+  guards: PruneGuards = {},
 ): Promise<PruneResult> {
   const result: PruneResult = { deleted: [], absent: [], skipped: [], failed: [] };
-  const looked = await mapLimit(entries, 8, async (entry) => {
-    const ref = refFromInventory(entry);
+  const read = async (ref: ObjectRef) => {
     try {
-      return { entry, ref, live: await kube.get<LiveMeta>(ref) };
+      return await kube.get<LiveMeta>(ref);
     } catch (err) {
       const e = KubeApiError.from(err);
       throw new ReconcileError(
         REASON.PruneFailed,
         `could not read ${describeRef(ref)} (${e.message}); nothing was pruned`,
-        {
-          cause: e,
-        },
+        { cause: e },
       );
     }
-  });
-  await mapLimit(looked, 8, async ({ entry, ref, live }) => {
-    if (!live) {
-      result.absent.push(ref);
-      return;
-    }
-    const decision = pruneDecision(live, owner);
-    if (decision !== 'delete') {
-      result.skipped.push({ ref, why: decision });
-      return;
-    }
-    try {
-      await kube.delete({
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { name: ref.name, namespace: ref.namespace },
+  };
+  const looked = await mapLimit(entries, 8, async ({ entry, ref }) => ({
+    entry,
+    ref,
+    live: await read(ref),
+  }));
+  await mapLimit(looked, 8, async ({ entry, ref, live: first }) => {
+    let live = first;
+    for (let attempt = 1; ; attempt++) {
+      if (!live) {
+        result.absent.push(ref);
+        return;
+      }
+      const decision = pruneDecision(live, owner, {
+        claimedBy: guards.claims?.(inventoryId(ref)) ?? [],
+        ...(guards.forbidden?.(ref) !== undefined ? { forbidden: guards.forbidden?.(ref) } : {}),
       });
-      result.deleted.push(ref);
-    } catch (err) {
-      const e = KubeApiError.from(err);
-      if (e.code === 404) result.absent.push(ref);
-      else result.failed.push({ entry, ref, message: e.message });
+      if (decision !== 'delete') {
+        result.skipped.push({ ref, why: decision });
+        return;
+      }
+      try {
+        await kube.delete(
+          {
+            apiVersion: ref.apiVersion,
+            kind: ref.kind,
+            metadata: { name: ref.name, namespace: ref.namespace },
+          },
+          { preconditions: { uid: live.metadata?.uid, resourceVersion: live.metadata?.resourceVersion } },
+        );
+        result.deleted.push(ref);
+        return;
+      } catch (err) {
+        const e = KubeApiError.from(err);
+        if (e.code === 404) {
+          result.absent.push(ref);
+          return;
+        }
+        if (e.code !== 409 || attempt >= DELETE_ATTEMPTS) {
+          result.failed.push({ entry, ref, message: e.message });
+          return;
+        }
+      }
+      // The object changed since it was checked: look again before deciding.
+      try {
+        live = await kube.get<LiveMeta>(ref);
+      } catch (err) {
+        result.failed.push({ entry, ref, message: KubeApiError.from(err).message });
+        return;
+      }
     }
   });
   return result;

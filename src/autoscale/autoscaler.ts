@@ -15,8 +15,8 @@ import type {
 } from '../api/app-group.ts';
 import { FIELD_MANAGERS, KINDS } from '../api/group.ts';
 import type { Condition } from '../api/meta.ts';
-import { refFromInventory } from '../api/object-key.ts';
 import { parseMilli } from '../api/quantity.ts';
+import { inventoryRefs } from '../diff/inventory.ts';
 import type { Kube, ScalableKind } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
@@ -83,8 +83,7 @@ interface Workload {
 
 /** The Deployment or StatefulSet of the group's inventory an app names. */
 function workloadOf(group: AppGroup, app: string): Workload | undefined {
-  for (const entry of group.status?.inventory ?? []) {
-    const ref = refFromInventory(entry);
+  for (const ref of inventoryRefs(group.status?.inventory)) {
     if (
       ref.name === app &&
       ref.apiVersion === 'apps/v1' &&

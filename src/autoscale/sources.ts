@@ -4,10 +4,13 @@
  * pure; `PrometheusClient` does the I/O. Prometheus errors, NaN and empty results become failed
  * readings, which the engine handles as HPA handles a missing metric.
  */
+
 import { parseDuration } from '../api/duration.ts';
 import type { Quantity } from '../api/meta.ts';
 import { parseMilli } from '../api/quantity.ts';
 import type { PodMetrics } from '../kube/client.ts';
+import type { HostPolicy } from '../source/host-policy.ts';
+import { refuseHost } from '../source/host-policy.ts';
 import { type MetricReading, type PodObservation, RESOURCES, type ResourceAmounts } from './engine.ts';
 import type { PodPhase } from './replica-calculator.ts';
 
@@ -132,11 +135,24 @@ export class PrometheusError extends Error {
   override readonly name = 'PrometheusError';
 }
 
-/** Reads Prometheus' HTTP API: one instant query per call, with a timeout. */
+/** Prometheus answers larger than this are refused (an instant query of a few series is kilobytes). */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+/** Prometheus' own error text is shown up to this length (it may come from any server at that address). */
+const MAX_ERROR_TEXT = 200;
+
+/** Server-supplied text, made safe for a status message: one line, printable, bounded. Pure. */
+function serverText(text: string): string {
+  const line = text.replace(/[^\x20-\x7e]+/g, ' ').trim();
+  return line.length > MAX_ERROR_TEXT ? `${line.slice(0, MAX_ERROR_TEXT - 3)}...` : line;
+}
+
+/** Reads Prometheus' HTTP API: one instant query per call, with a timeout and a size cap. */
 export class PrometheusClient {
   readonly #timeoutMs: number;
-  constructor(options: { timeoutMs?: number } = {}) {
+  readonly #hosts: HostPolicy;
+  constructor(options: { timeoutMs?: number; hosts?: HostPolicy } = {}) {
     this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#hosts = options.hosts ?? {};
   }
 
   /** The samples of an instant query (a scalar is one sample without labels). Throws PrometheusError. */
@@ -147,6 +163,8 @@ export class PrometheusClient {
     } catch {
       throw new PrometheusError(`invalid Prometheus address ${JSON.stringify(redactUrl(address))}`);
     }
+    const refused = await refuseHost(url.toString(), this.#hosts);
+    if (refused) throw new PrometheusError(`Prometheus address refused: ${refused}`);
     url.searchParams.set('query', query);
     const where = redactUrl(address);
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -157,8 +175,19 @@ export class PrometheusClient {
     }
     let answer: PromAnswer;
     try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+      const res = await fetch(url, {
+        headers,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+        redirect: 'error',
+      });
+      const declared = Number(res.headers.get('content-length'));
+      if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
+        await res.body?.cancel();
+        throw new PrometheusError(`Prometheus at ${where} answered over ${MAX_ANSWER_BYTES} bytes`);
+      }
       const text = await res.text();
+      if (text.length > MAX_ANSWER_BYTES)
+        throw new PrometheusError(`Prometheus at ${where} answered over ${MAX_ANSWER_BYTES} bytes`);
       try {
         answer = JSON.parse(text) as PromAnswer;
       } catch {
@@ -168,17 +197,23 @@ export class PrometheusClient {
       if (err instanceof PrometheusError) throw err;
       const why =
         err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      throw new PrometheusError(`cannot reach Prometheus at ${where}: ${why}`);
+      throw new PrometheusError(`cannot reach Prometheus at ${where}: ${serverText(why)}`);
     }
-    if (answer.status !== 'success')
+    if (answer?.status !== 'success')
       throw new PrometheusError(
-        `Prometheus query failed: ${answer.errorType ?? 'error'}: ${answer.error ?? 'unknown'}`,
+        `Prometheus query failed: ${serverText(String(answer?.errorType ?? 'error'))}: ${serverText(String(answer?.error ?? 'unknown'))}`,
       );
     const data = answer.data;
-    if (data.resultType === 'scalar') return [{ labels: {}, value: Number(data.result[1]) }];
-    if (data.resultType === 'vector')
-      return data.result.map((r) => ({ labels: r.metric, value: Number(r.value?.[1] ?? Number.NaN) }));
-    throw new PrometheusError(`query returned a ${data.resultType}, not an instant vector or scalar`);
+    if (data?.resultType === 'scalar' && Array.isArray(data.result))
+      return [{ labels: {}, value: Number(data.result[1]) }];
+    if (data?.resultType === 'vector' && Array.isArray(data.result))
+      return data.result.map((r) => ({
+        labels: r?.metric ?? {},
+        value: Number(r?.value?.[1] ?? Number.NaN),
+      }));
+    throw new PrometheusError(
+      `query returned ${serverText(String(data?.resultType ?? 'nothing'))}, not an instant vector or scalar`,
+    );
   }
 }
 

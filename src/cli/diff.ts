@@ -2,7 +2,8 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import type { AppGroup } from '../api/app-group.ts';
 import { API_GROUP, API_VERSION, FIELD_MANAGERS, KINDS } from '../api/group.ts';
-import { describeRef, inventoryId, type ObjectRef, refFromInventory, refOf } from '../api/object-key.ts';
+import { describeRef, inventoryId, type ObjectRef, refOf } from '../api/object-key.ts';
+import { parseInventory } from '../diff/inventory.ts';
 import { diffObject, type ObjectDiff } from '../diff/object-diff.ts';
 import { Kube, type KubeConfigSource, loadKubeConfig } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
@@ -99,9 +100,8 @@ export async function diffCommand(
       name: cmd.group.name,
     });
     const rendered = new Set(objects.map((o) => inventoryId(refOf(o.object))));
-    for (const entry of group?.status?.inventory ?? []) {
+    for (const { entry, ref } of parseInventory(group?.status?.inventory).entries) {
       if (rendered.has(entry.id)) continue;
-      const ref = refFromInventory(entry);
       const live = await kube.get<Record<string, unknown>>(ref);
       if (live) entries.push({ ref, diff: diffObject(live, undefined) });
     }

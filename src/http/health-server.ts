@@ -2,8 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { Metrics } from './metrics.ts';
 
 export interface HealthState {
-  /** Informer caches have synced and workers run. */
+  /** Informer caches have synced and the process serves. */
   ready: () => boolean;
+  /** Why the process is not alive in any useful sense (its workers stopped, start-up failed). */
+  unhealthy: () => string | undefined;
 }
 
 /** Parses ":8080" or "127.0.0.1:8080" into listen arguments. Pure. */
@@ -15,7 +17,10 @@ export function parseAddr(addr: string): { host?: string; port: number } {
   return { ...(host ? { host } : {}), port };
 }
 
-/** `/healthz` (the process serves), `/readyz` (caches synced) and `/metrics` (Prometheus text). */
+/**
+ * `/healthz` (the process works: 500 once its workers stopped or start-up failed, so the kubelet
+ * restarts it), `/readyz` (caches synced) and `/metrics` (Prometheus text).
+ */
 export function startHealthServer(addr: string, state: HealthState, metrics: Metrics): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -24,12 +29,11 @@ export function startHealthServer(addr: string, state: HealthState, metrics: Met
       return;
     }
     if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const why = state.unhealthy();
+      res.writeHead(why ? 500 : 200, { 'content-type': 'text/plain' }).end(why ? `${why}\n` : 'ok\n');
     } else if (path === '/readyz') {
       const ok = state.ready();
-      res
-        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ok ? 'ok\n' : 'caches not synced\n');
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

@@ -9,6 +9,18 @@ export class Metrics {
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });
+  readonly reconcileErrors = new Counter({
+    name: 'shoal_reconcile_errors_total',
+    help: "Failed reconciles by kind and reason (the Ready condition's reason; Other for anything else).",
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly callbackErrors = new Counter({
+    name: 'shoal_callback_errors_total',
+    help: 'Exceptions caught in timers and informer handlers (where: a fixed name), which would otherwise end the process.',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
   readonly reconcileDuration = new Histogram({
     name: 'shoal_reconcile_duration_seconds',
     help: 'Duration of one reconcile.',

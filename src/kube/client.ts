@@ -96,6 +96,12 @@ export interface ApplyOptions {
   dryRun: boolean;
 }
 
+export interface DeleteOptions {
+  /** Background (default), Foreground or Orphan. */
+  propagationPolicy?: string;
+  preconditions?: { uid?: string | undefined; resourceVersion?: string | undefined };
+}
+
 export const DEFAULT_APPLY_OPTIONS: ApplyOptions = { fieldManager: 'shoal', force: true, dryRun: false };
 
 /** Exposes the discovery lookup that client-node keeps protected. */
@@ -314,10 +320,32 @@ export class Kube {
     return { items: list.items as unknown as T[], resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
-  async delete(obj: KubernetesObject, propagationPolicy = 'Background'): Promise<void> {
+  /**
+   * Deletes one object. `preconditions` make the API server refuse (409) when the object is no
+   * longer the one that was checked: another uid (deleted and re-created) or another
+   * resourceVersion (changed since).
+   */
+  async delete(obj: KubernetesObject, options: DeleteOptions = {}): Promise<void> {
     this.#writable();
+    const { propagationPolicy = 'Background', preconditions } = options;
+    const body = preconditions
+      ? {
+          preconditions: {
+            ...(preconditions.uid ? { uid: preconditions.uid } : {}),
+            ...(preconditions.resourceVersion ? { resourceVersion: preconditions.resourceVersion } : {}),
+          },
+        }
+      : undefined;
     await translate(
-      this.#objects.delete(asClient(obj), undefined, undefined, undefined, undefined, propagationPolicy),
+      this.#objects.delete(
+        asClient(obj),
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        propagationPolicy,
+        body,
+      ),
     );
   }
 

@@ -11,12 +11,13 @@ import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { NO_CREDENTIALS, prepareCredentials } from '../source/credentials.ts';
 import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
+import { refuseHost } from '../source/host-policy.ts';
 import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
+import { describeFailure, summarizeFailure, summarizeSuccess } from '../status/summarize.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import { runAndReport, type Step } from './run-steps.ts';
-import { describeFailure, summarizeFailure, summarizeSuccess } from './summarize.ts';
 
 export interface GitSourceReconcilerDeps {
   kube: Kube;
@@ -46,7 +47,9 @@ const validate: Step<Context> = {
   name: 'validate',
   async run(ctx) {
     if (ctx.source.spec.suspend) return { stop: true };
-    const refusal = refuseUrl(ctx.source.spec.url, ctx.deps.policy);
+    const refusal =
+      refuseUrl(ctx.source.spec.url, ctx.deps.policy) ??
+      (await refuseHost(ctx.source.spec.url, ctx.deps.policy));
     if (refusal) throw new StalledError(REASON.UrlNotAllowed, refusal);
     const range = ctx.source.spec.ref?.semver;
     if (range !== undefined && !semver.validRange(range)) {

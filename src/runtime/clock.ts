@@ -5,11 +5,31 @@ export interface Clock {
   after(ms: number, fn: () => void): () => void;
 }
 
+/** The longest delay Node's timers take (2^31 - 1 ms, 24.8 days); past it they fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A delay a single timer or AbortSignal.timeout can hold: at least 0, at most MAX_TIMER_MS (a
+ * missing or non-numeric delay is the maximum, never "now": a storm is worse than a late tick). Pure.
+ */
+export function clampTimerMs(ms: number): number {
+  if (Number.isNaN(ms)) return MAX_TIMER_MS;
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+
 export const realClock: Clock = {
   now: () => new Date(),
   after(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
+    // Longer delays than one timer holds are a chain of timers, so 1000h is 1000h and not 1 ms.
+    let remaining = Number.isNaN(ms) ? MAX_TIMER_MS : Math.max(0, ms);
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const schedule = () => {
+      const step = Math.min(remaining, MAX_TIMER_MS);
+      remaining -= step;
+      t = setTimeout(() => (remaining > 0 ? schedule() : fn()), step);
+      t.unref?.();
+    };
+    schedule();
     return () => clearTimeout(t);
   },
 };

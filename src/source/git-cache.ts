@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
 import type { SizeLimits } from '../api/limits.ts';
+import { clampTimerMs } from '../runtime/clock.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { GitCredentials } from './credentials.ts';
 import { classifyGitError } from './git-errors.ts';
@@ -52,6 +53,9 @@ export interface FetchedArtifact {
   commitTime: string;
 }
 
+/** How often a running fetch's incoming pack is measured against the size limit. */
+const TRANSFER_CHECK_MS = 50;
+
 /** git, run in a process group that is killed as a whole when the call times out (see the script). */
 const GIT_GROUP = fileURLToPath(new URL('./git-group.sh', import.meta.url));
 
@@ -74,7 +78,12 @@ export class GitCache {
     this.#opts = options;
   }
 
-  #git(baseDir: string, call: GitCallOptions, extraEnv: Record<string, string> = {}): SimpleGit {
+  #git(
+    baseDir: string,
+    call: GitCallOptions,
+    extraEnv: Record<string, string> = {},
+    stop?: AbortSignal,
+  ): SimpleGit {
     const env = {
       ...this.#opts.env,
       ...call.credentials.env,
@@ -87,11 +96,12 @@ export class GitCache {
     // simple-git's environment guard drops ambient variables that change git's behaviour; the ones
     // set here are allowed by name, and its unsafe-option guard is opened only for the credential
     // mechanisms this call uses (values Shoal wrote, never text from a repository or a spec).
+    const timeoutMs = clampTimerMs(call.timeoutMs);
     return simpleGit({
       baseDir,
       binary: GIT_GROUP,
-      abort: AbortSignal.timeout(call.timeoutMs),
-      timeout: { block: call.timeoutMs },
+      abort: stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs),
+      timeout: { block: timeoutMs },
       allowEnvironment: Object.keys(env),
       unsafe: {
         ...('GIT_CONFIG_COUNT' in env ? { allowUnsafeConfigEnvCount: true } : {}),
@@ -188,37 +198,95 @@ export class GitCache {
     const known = this.#known.get(`${mirror}\n${revision.commit}`);
     if (known && (await this.hasArtifact(known.digest))) return known;
     return this.#withLock(mirror, async () => {
-      let commit = revision.commit;
       await mkdir(mirror, { recursive: true });
       const git = this.#git(mirror, call);
+      if (!(await exists(join(mirror, 'HEAD'))))
+        await git.init(true).catch((err: unknown) => this.#failed(err));
+      const now = new Date();
+      await utimes(mirror, now, now);
+      // What the mirror held before: a revision refused for its size leaves it exactly so.
+      const before = await snapshotMirror(mirror);
       try {
-        if (!(await exists(join(mirror, 'HEAD')))) await git.init(true);
-        const now = new Date();
-        await utimes(mirror, now, now);
-        const have = await git.raw(['cat-file', '-t', commit]).catch(() => '');
-        if (have.trim() !== 'commit') {
-          await this.#timed('fetch', async () => {
-            const args = ['fetch', '--depth=1', '--no-tags', '--no-recurse-submodules', '--', url];
-            if (!revision.remoteRef) await git.raw([...args, commit]);
-            else {
-              // The tip may have moved since ls-remote: the fetched commit is the revision.
-              const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
-              await git.raw([...args, `+${revision.remoteRef}:${local}`]);
-              commit = (
-                await git.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])
-              ).trim();
-            }
-          });
-        }
+        const commit = await this.#fetchInto(mirror, url, revision, call);
+        const artifact = await this.#timed('checkout', () => this.#materialize(mirror, call, commit));
+        if (this.#known.size > 10_000) this.#known.clear();
+        this.#known.set(`${mirror}\n${commit}`, artifact);
+        return artifact;
       } catch (err) {
-        const { reason, message } = classifyGitError(err);
-        throw new ReconcileError(reason, `git fetch failed: ${message}`, { cause: err });
+        if (err instanceof ReconcileError && err.reason === REASON.LimitExceeded)
+          await restoreMirror(mirror, before);
+        throw err;
       }
-      const artifact = await this.#timed('checkout', () => this.#materialize(mirror, call, commit));
-      if (this.#known.size > 10_000) this.#known.clear();
-      this.#known.set(`${mirror}\n${commit}`, artifact);
-      return artifact;
     });
+  }
+
+  #failed(err: unknown): never {
+    const { reason, message } = classifyGitError(err);
+    throw new ReconcileError(reason, `git fetch failed: ${message}`, { cause: err });
+  }
+
+  /**
+   * Fetches `revision` shallowly into the mirror unless it has the commit, and returns the commit.
+   * The transfer is watched: once the pack being received passes the total size limit, git is
+   * stopped (a multi-GB pack never fills the disk) and the fetch fails with LimitExceeded.
+   */
+  async #fetchInto(
+    mirror: string,
+    url: string,
+    revision: ResolvedRevision,
+    call: GitCallOptions,
+  ): Promise<string> {
+    const git = this.#git(mirror, call);
+    const have = await git.raw(['cat-file', '-t', revision.commit]).catch(() => '');
+    if (have.trim() === 'commit') return revision.commit;
+    const cap = this.#opts.limits.maxTotalBytes;
+    const stop = new AbortController();
+    let over: number | undefined;
+    const watch = setInterval(() => {
+      void incomingBytes(mirror).then((bytes) => {
+        if (bytes > cap && over === undefined) {
+          over = bytes;
+          stop.abort();
+        }
+      });
+    }, TRANSFER_CHECK_MS);
+    try {
+      return await this.#timed('fetch', async () => {
+        const fetching = this.#git(mirror, call, {}, stop.signal);
+        // Every fetched object stays in its pack (none is unpacked loose), so a refused fetch is undone
+        // by removing the packs it added.
+        const args = [
+          '-c',
+          'fetch.unpackLimit=1',
+          'fetch',
+          '--depth=1',
+          '--no-tags',
+          '--no-recurse-submodules',
+          '--',
+          url,
+        ];
+        if (!revision.remoteRef) {
+          await fetching.raw([...args, revision.commit]);
+          return revision.commit;
+        }
+        // The tip may have moved since ls-remote: the fetched commit is the revision.
+        const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
+        await fetching.raw([...args, `+${revision.remoteRef}:${local}`]);
+        return (
+          await fetching.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])
+        ).trim();
+      });
+    } catch (err) {
+      if (over !== undefined) {
+        throw new ReconcileError(
+          REASON.LimitExceeded,
+          `the fetch was stopped after ${over} bytes, over the limit of ${cap} bytes in total`,
+        );
+      }
+      return this.#failed(err);
+    } finally {
+      clearInterval(watch);
+    }
   }
 
   async #materialize(mirror: string, call: GitCallOptions, commit: string): Promise<FetchedArtifact> {
@@ -330,4 +398,60 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What a fetch may change in a mirror: its packs, its shallow file and its refs. */
+interface MirrorSnapshot {
+  packs: Set<string>;
+  shallow: string | undefined;
+  refs: Map<string, string>;
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(join(dir, e.name), rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+async function snapshotMirror(mirror: string): Promise<MirrorSnapshot> {
+  const packs = new Set(await listFiles(join(mirror, 'objects', 'pack')));
+  const shallow = await readFile(join(mirror, 'shallow'), 'utf8').catch(() => undefined);
+  const refs = new Map<string, string>();
+  for (const name of await listFiles(join(mirror, 'refs'))) {
+    refs.set(name, await readFile(join(mirror, 'refs', name), 'utf8').catch(() => ''));
+  }
+  return { packs, shallow, refs };
+}
+
+/** Undoes a fetch: removes the packs it added, and puts the shallow file and the refs back. */
+async function restoreMirror(mirror: string, before: MirrorSnapshot): Promise<void> {
+  const packDir = join(mirror, 'objects', 'pack');
+  for (const name of await listFiles(packDir)) {
+    if (!before.packs.has(name)) await rm(join(packDir, name), { force: true });
+  }
+  if (before.shallow === undefined) await rm(join(mirror, 'shallow'), { force: true });
+  else await writeFile(join(mirror, 'shallow'), before.shallow);
+  for (const name of await listFiles(join(mirror, 'refs'))) {
+    const old = before.refs.get(name);
+    if (old === undefined) await rm(join(mirror, 'refs', name), { force: true });
+    else await writeFile(join(mirror, 'refs', name), old);
+  }
+  await rm(join(mirror, 'FETCH_HEAD'), { force: true });
+}
+
+/** Bytes of the packs being received (git's tmp_pack_* files) in a mirror. */
+async function incomingBytes(mirror: string): Promise<number> {
+  const packDir = join(mirror, 'objects', 'pack');
+  const names = await readdir(packDir).catch(() => [] as string[]);
+  let total = 0;
+  for (const name of names) {
+    if (!name.startsWith('tmp_')) continue;
+    total += (await stat(join(packDir, name)).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
 }

@@ -18,15 +18,26 @@ const RULES: { pattern: RegExp; reason: Reason }[] = [
   },
 ];
 
-/** Maps a git failure to a condition reason and a secret-free, one-line message. Pure. */
+/** git's own lines; everything a server sends is prefixed `remote:` (or is not git's at all). */
+const SERVER_TEXT = /^(remote:|error: remote|fatal: remote error:)/i;
+
+/**
+ * Maps a git failure to a condition reason and a secret-free, one-line message. Only git's own
+ * lines count and are kept: text the server sent (`remote: ...`, which a hostile or misconfigured
+ * host controls, and which would make status and events an oracle for whatever it answers) is
+ * dropped, and only its size is said. Pure.
+ */
 export function classifyGitError(err: unknown): { reason: Reason; message: string } {
   const raw = err instanceof Error ? err.message : String(err);
-  const reason = RULES.find((r) => r.pattern.test(raw))?.reason ?? REASON.FetchFailed;
-  const firstLines = raw
+  const lines = raw
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('hint:'))
-    .slice(0, 3)
-    .join('; ');
-  return { reason, message: sanitizeMessage(firstLines) };
+    .filter((l) => l.length > 0 && !l.startsWith('hint:'));
+  const own = lines.filter((l) => !SERVER_TEXT.test(l));
+  const dropped = lines.length - own.length;
+  const text = own.join('\n');
+  const reason = RULES.find((r) => r.pattern.test(text))?.reason ?? REASON.FetchFailed;
+  const shown = own.slice(0, 3).join('; ') || 'git failed';
+  const note = dropped > 0 ? ` (the server's message, ${dropped} line(s), is not shown)` : '';
+  return { reason, message: sanitizeMessage(`${shown}${note}`) };
 }

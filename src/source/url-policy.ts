@@ -1,5 +1,7 @@
+import type { HostPolicy } from './host-policy.ts';
+
 /** Which repository URLs the operator will fetch. Pure. */
-export interface UrlPolicy {
+export interface UrlPolicy extends HostPolicy {
   /** file:// URLs (local repositories): off by default; demos and tests turn it on. */
   allowFileUrls: boolean;
   /** Plain http://: off by default (credentials and content travel unencrypted). */

@@ -177,7 +177,7 @@ describe('deleting an AppGroup with prune: true on a behaving cluster', () => {
         `metadata: {name: web, namespace: ${target}}`,
       ),
     });
-    const shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    const shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns, privileged: true });
     try {
       await o.source('repo', { url: repo.url, interval: '1h' });
       await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h', prune: true });

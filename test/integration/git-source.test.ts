@@ -255,7 +255,8 @@ describe('unreachable and hostile sources leave the last applied state alone', (
   beforeAll(async () => {
     ns = await newNamespace('hostile');
     o = shoalObjects(kube, ns);
-    repo = await gitRepo({ 'apps/a.yaml': cm('a', 'good') });
+    // Two groups use this repository, each with objects of its own (one object, one owner).
+    repo = await gitRepo({ 'apps/a.yaml': cm('a', 'good'), 'private/p.yaml': cm('p', 'good') });
     blackHole = createServer((s) => {
       sockets.push(s);
       s.resume();
@@ -288,7 +289,7 @@ describe('unreachable and hostile sources leave the last applied state alone', (
       const url = `${server.url}${repo.dir.slice(join(repo.dir, '..').length)}/.git`;
       await o.secret('creds', { username: 'amy', password: 'right-pass-1' });
       await o.source('private', { url, secretRef: { name: 'creds' }, interval: '1s' });
-      await o.group('private', { sourceRef: { name: 'private' }, path: 'apps', interval: '2s' });
+      await o.group('private', { sourceRef: { name: 'private' }, path: 'private', interval: '2s' });
       const synced = await o.groupAt('private', await repo.head());
       const check = async () => {
         const g = await o.getGroup('private');

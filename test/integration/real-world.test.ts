@@ -36,7 +36,7 @@ describe('a realistic multi-service application', () => {
       'deploy/settings.yaml':
         'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: "shop"}\n',
     });
-    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns, privileged: true });
     await o.source('repo', { url: repo.url, interval: '1s' });
     await o.group('shop', {
       sourceRef: { name: 'repo' },

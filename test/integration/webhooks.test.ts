@@ -6,6 +6,7 @@ import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
+import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
 const TOKEN = 'webhook-secret-2718';
@@ -188,22 +189,54 @@ describe('push webhooks', () => {
     ).toBe(fetchesBefore + 1);
   });
 
-  it('answers 429 when saturated, instead of queueing without bound', async () => {
+  /** A request that never finishes its body, from `localAddress` (every 127/8 address is loopback). */
+  const slowRequest = (localAddress: string) => {
     const url = new URL(shoal.webhookUrl);
+    return new Promise<Socket>((resolve) => {
+      const s = connect({ port: Number(url.port), host: url.hostname, localAddress }, () => {
+        s.write('POST /hooks/generic HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{');
+        resolve(s);
+      });
+      s.on('error', () => {});
+    });
+  };
+
+  it('answers 429 when saturated, instead of queueing without bound', async () => {
+    // 64 requests that never finish their bodies, from two hosts, hold every verification slot.
     const held: Socket[] = [];
-    // 64 requests that never finish their bodies hold every verification slot.
-    for (let i = 0; i < 64; i++) {
-      held.push(
-        await new Promise<Socket>((resolve) => {
-          const s = connect(Number(url.port), url.hostname, () => {
-            s.write('POST /hooks/generic HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{');
-            resolve(s);
-          });
-        }),
-      );
-    }
+    for (const host of ['127.0.0.2', '127.0.0.3'])
+      for (let i = 0; i < 32; i++) held.push(await slowRequest(host));
     await new Promise((r) => setTimeout(r, 300));
     expect(await post('generic', (PUSHES.generic as (u: string) => Signed)(repo.url))).toBe(429);
     for (const s of held) s.destroy();
+  });
+
+  it('closes connections from one host beyond 32 at once, so one host cannot take every slot', async () => {
+    const held: Socket[] = [];
+    for (let i = 0; i < 40; i++) held.push(await slowRequest('127.0.0.4'));
+    await waitFor('connections past the limit closed', () => held.filter((s) => s.destroyed).length >= 8);
+    expect(held.filter((s) => s.destroyed)).toHaveLength(8);
+    // Another host is still served.
+    const commit = await repo.commit({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "per-host"}\n',
+    });
+    expect(await post('generic', (PUSHES.generic as (u: string) => Signed)(repo.url))).toBe(202);
+    await o.groupAt('app', commit, 10_000);
+    for (const s of held) s.destroy();
+  });
+
+  it('closes a connection that sends no headers within 10 s, checked every second', async () => {
+    const s = await new Promise<Socket>((resolve) => {
+      const url = new URL(shoal.webhookUrl);
+      const c = connect({ port: Number(url.port), host: url.hostname }, () => {
+        c.write('POST /hooks/generic HTTP/1.1\r\n');
+        resolve(c);
+      });
+      c.resume(); // read the 408, so the close arrives
+    });
+    const opened = Date.now();
+    const closedAt = await new Promise<number>((resolve) => s.on('close', () => resolve(Date.now())));
+    // Node's default check interval (30 s) would keep it until about 30 s.
+    expect(closedAt - opened).toBeLessThan(20_000);
   });
 });

@@ -26,6 +26,8 @@ export async function startGitHttpServer(
   root: string,
   auth: HttpAuth,
   tls?: { certFile: string; keyFile: string },
+  /** Sends response bodies at about this rate (a slow link), for tests that watch a transfer. */
+  opts: { bytesPerSecond?: number } = {},
 ): Promise<GitHttpServer> {
   const requests: string[] = [];
   let bytes = 0;
@@ -63,10 +65,15 @@ export async function startGitHttpServer(
     // CGI: headers, a blank line, then the body.
     let head = Buffer.alloc(0);
     let headersDone = false;
+    const rate = opts.bytesPerSecond;
     child.stdout.on('data', (chunk: Buffer) => {
       if (headersDone) {
         bytes += chunk.length;
         res.write(chunk);
+        if (rate) {
+          child.stdout.pause();
+          setTimeout(() => child.stdout.resume(), (chunk.length / rate) * 1000);
+        }
         return;
       }
       head = Buffer.concat([head, chunk]);
@@ -87,6 +94,7 @@ export async function startGitHttpServer(
       res.write(head.subarray(end + 4));
     });
     child.on('close', () => res.end());
+    res.on('close', () => child.kill());
   };
   const server = tls
     ? createHttps({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) }, handler)

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { runOperator } from '../../src/cli/run.ts';
 import { parseRunConfig } from '../../src/config.ts';
+import { runOperator } from '../../src/operator/operator.ts';
 
 /**
  * Leader election for tests: the Lease in the test's namespace, and durations short enough that a
@@ -29,6 +29,11 @@ export async function startShoal(opts: {
   leaderElect?: boolean;
   /** Called instead of exiting when the operator loses its Lease. */
   onLostLease?: () => void;
+  /**
+   * Treat the test's namespace as privileged, as the operator's own namespace is: its groups may
+   * write cluster-scoped objects and other namespaces with the operator's identity.
+   */
+  privileged?: boolean;
 }) {
   const cacheDir = await mkdtemp(join(tmpdir(), 'shoal-cache-'));
   const logs: Record<string, unknown>[] = [];
@@ -47,6 +52,7 @@ export async function startShoal(opts: {
       `--kustomize-path=${inject('kustomize')}`,
       // Many operators share this control plane, one per test namespace: none elects (see leader tests).
       ...(opts.leaderElect ? fastLeaderElection(opts.namespace) : ['--leader-elect=false']),
+      ...(opts.privileged ? [`--privileged-namespaces=${opts.namespace}`] : []),
       ...(opts.extraArgs ?? ['--allow-file-urls']),
     ],
     { PATH: process.env.PATH },

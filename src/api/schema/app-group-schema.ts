@@ -210,8 +210,8 @@ export const appGroupSpecSchema: Schema = obj(
         pattern: DNS_LABEL_PATTERN,
       },
     ),
-    interval: duration('Full re-check period; drift on watched objects is corrected sooner.', '5m'),
-    timeout: duration('Bound on one sync (apply and health checks).', '5m'),
+    interval: duration('Full re-check period; drift on watched objects is corrected sooner.', '5m', '168h'),
+    timeout: duration('Bound on one sync (apply and health checks).', '5m', '24h'),
     prune: bool('Delete objects that left Git; only ones this group applied and still labels as its own.', {
       default: false,
     }),
@@ -221,6 +221,12 @@ export const appGroupSpecSchema: Schema = obj(
     suspend: bool('When true, nothing is synced or autoscaled until it is set back to false.', {
       default: false,
     }),
+    adopt: bool(
+      "Take over objects that already exist and that no other AppGroup owns: they get this group's owner " +
+        'labels and are recorded as adopted in the inventory. Off (default): such objects are refused with ' +
+        'OwnershipConflict and nothing is written. One object can opt in with the annotation shoal.dev/adopt: enabled.',
+      { default: false },
+    ),
     serviceAccountName: str(
       "Apply with this ServiceAccount of the AppGroup's namespace (impersonation). Default: the operator's " +
         'configured default.',
@@ -323,7 +329,16 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
   lastHandledReconcileAt: str('The last value of the shoal.dev/requested-at annotation that was handled.'),
   inventory: arr(
     'The objects this group applied, as <namespace>_<name>_<group>_<kind> ids with their API version.',
-    obj('One applied object.', { id: str('Object id.'), v: str('API version.') }, ['id', 'v']),
+    obj(
+      'One applied object.',
+      {
+        id: str('Object id.'),
+        v: str('API version.'),
+        adopted: bool('The object existed before this group and was adopted.'),
+        stale: bool('The object left Git while prune was off; it is kept in the cluster until a prune.'),
+      },
+      ['id', 'v'],
+    ),
   ),
   apps: arr(
     'Replica decisions per app.',

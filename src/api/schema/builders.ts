@@ -94,13 +94,18 @@ export const quantity = (description: string): Schema => ({
 
 /** Go duration strings as Flux accepts them ("30s", "1m30s", "1.5h"); CEL then requires > 0. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
-export const duration = (description: string, defaultValue: string): Schema =>
-  str(`${description} A Go duration such as 30s, 5m or 1h30m; must be greater than zero.`, {
+/**
+ * A duration field, greater than zero and at most `max` (Node's timers overflow past 24.8 days, so a
+ * bound in the schema keeps nonsense out before the clock has to clamp it).
+ */
+export const duration = (description: string, defaultValue: string, max: string): Schema =>
+  str(`${description} A Go duration such as 30s, 5m or 1h30m; greater than zero and at most ${max}.`, {
     default: defaultValue,
     pattern: DURATION_PATTERN,
     maxLength: 32,
     'x-kubernetes-validations': [
       { rule: "duration(self) > duration('0s')", message: 'must be greater than zero' },
+      { rule: `duration(self) <= duration('${max}')`, message: `must be at most ${max}` },
     ],
   });
 

@@ -53,8 +53,12 @@ export const gitSourceSpecSchema: Schema = obj(
         ],
       },
     ),
-    interval: duration('How often the repository is polled for a new revision (jittered).', '1m'),
-    timeout: duration('Bound on every git operation; the git process is killed when it expires.', '60s'),
+    interval: duration('How often the repository is polled for a new revision (jittered).', '1m', '168h'),
+    timeout: duration(
+      'Bound on every git operation; the git process is killed when it expires.',
+      '60s',
+      '1h',
+    ),
     secretRef: localRef(
       'A Secret in the same namespace with credentials: username and password, or bearerToken, for HTTPS; ' +
         'identity and known_hosts for SSH; ca.crt for a custom certificate authority.',

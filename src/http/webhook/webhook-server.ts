@@ -20,15 +20,19 @@ export type WebhookResult =
   | 'too_large'
   | 'saturated'
   | 'bad_request'
-  | 'method_not_allowed';
+  | 'method_not_allowed'
+  | 'unavailable';
 
 export interface WebhookDeps {
   /** The GitSources known to the operator (its informer cache: no API call per request). */
   sources: () => WebhookTarget[];
   /** The `token` of a webhook secret; undefined when missing. */
   token: (namespace: string, secretName: string) => Promise<string | undefined>;
-  /** Triggers a reconcile of a GitSource (de-duplicated by the work queue), with fresh remote refs. */
-  enqueue: (target: WebhookTarget) => void;
+  /**
+   * Triggers a reconcile of a GitSource (de-duplicated), with fresh remote refs; a rejection (the
+   * trigger could not be recorded) answers 503 so the Git host retries.
+   */
+  enqueue: (target: WebhookTarget) => void | Promise<void>;
   count: (provider: string, result: WebhookResult) => void;
   log: Log;
 }
@@ -38,9 +42,23 @@ export interface WebhookOptions {
   maxBodyBytes: number;
   /** Requests being verified at once; beyond it the receiver answers 429. */
   maxInFlight: number;
+  /** Open connections from one address; more are closed at once (a slow-header flood from one host). */
+  maxConnectionsPerAddress: number;
+  /** A request must send its headers within this, and finish within `requestTimeoutMs`. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How often Node checks those timeouts (its default of 30 s lets a slow client live 28 s too long). */
+  connectionsCheckingIntervalMs: number;
 }
 
-export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = { maxBodyBytes: 1024 * 1024, maxInFlight: 64 };
+export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
+  maxBodyBytes: 1024 * 1024,
+  maxInFlight: 64,
+  maxConnectionsPerAddress: 32,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  connectionsCheckingIntervalMs: 1_000,
+};
 
 const STATUS: Record<WebhookResult, number> = {
   accepted: 202,
@@ -51,6 +69,7 @@ const STATUS: Record<WebhookResult, number> = {
   saturated: 429,
   bad_request: 400,
   method_not_allowed: 405,
+  unavailable: 503,
 };
 
 class TooLarge extends Error {
@@ -129,46 +148,76 @@ export function startWebhookServer(
       }
       if (verified.length === 0) return 'unauthorized';
       if (provider.isPing(req.headers, p)) return 'ping';
-      for (const s of verified) deps.enqueue(s);
+      try {
+        await Promise.all(verified.map((s) => deps.enqueue(s)));
+      } catch (err) {
+        deps.log({
+          level: 'warn',
+          msg: 'could not trigger the push',
+          provider: providerName,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return 'unavailable';
+      }
       return 'accepted';
     } finally {
       inFlight--;
     }
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const m = path.match(/^\/hooks\/([a-z]+)\/?$/);
-    const providerName = m?.[1] ?? '';
-    const known = providerOf(providerName) !== undefined;
-    const label = known ? providerName : 'unknown';
-    handle(req, providerName).then(
-      (result) => {
-        deps.count(label, result);
-        const status = STATUS[result];
-        res.writeHead(status, {
-          'content-type': 'text/plain',
-          ...(result === 'saturated' ? { 'retry-after': '1' } : {}),
-          ...(result === 'too_large' ? { connection: 'close' } : {}),
-        });
-        res.end(`${result.replace('_', ' ')}\n`);
-      },
-      (err: unknown) => {
-        deps.count(label, 'bad_request');
-        deps.log({
-          level: 'warn',
-          msg: 'webhook request failed',
-          provider: label,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain' });
-        res.end('bad request\n');
-      },
-    );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      connectionsCheckingInterval: opts.connectionsCheckingIntervalMs,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const m = path.match(/^\/hooks\/([a-z]+)\/?$/);
+      const providerName = m?.[1] ?? '';
+      const known = providerOf(providerName) !== undefined;
+      const label = known ? providerName : 'unknown';
+      handle(req, providerName).then(
+        (result) => {
+          deps.count(label, result);
+          const status = STATUS[result];
+          res.writeHead(status, {
+            'content-type': 'text/plain',
+            ...(result === 'saturated' ? { 'retry-after': '1' } : {}),
+            ...(result === 'too_large' ? { connection: 'close' } : {}),
+          });
+          res.end(`${result.replace('_', ' ')}\n`);
+        },
+        (err: unknown) => {
+          deps.count(label, 'bad_request');
+          deps.log({
+            level: 'warn',
+            msg: 'webhook request failed',
+            provider: label,
+            error: err instanceof Error ? err.message : String(err),
+          });
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain' });
+          res.end('bad request\n');
+        },
+      );
+    },
+  );
   server.maxHeadersCount = 100;
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    if (open > opts.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  });
   const { host, port } = parseAddr(addr);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeFailure, summarizeSuccess } from '../../../src/reconcile/summarize.ts';
 import { ReconcileError } from '../../../src/runtime/errors/reconcile-error.ts';
 import { StalledError } from '../../../src/runtime/errors/stalled-error.ts';
 import { sanitizeMessage, setCondition } from '../../../src/status/conditions.ts';
+import { summarizeFailure, summarizeSuccess } from '../../../src/status/summarize.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:05:00Z');

@@ -2,7 +2,7 @@ import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import type { Condition } from '../api/meta.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
-import { removeCondition, sanitizeMessage, setCondition } from '../status/conditions.ts';
+import { removeCondition, sanitizeMessage, setCondition } from './conditions.ts';
 
 /** kstatus conditions after a successful reconcile: Ready=True; no Reconciling, no Stalled. Pure. */
 export function summarizeSuccess(

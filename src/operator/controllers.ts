@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { REASON } from '../api/conditions.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { type Reconcile, runWorkers } from '../runtime/controller.ts';
+import { StalledError } from '../runtime/errors/stalled-error.ts';
+import { WaitingError } from '../runtime/errors/waiting-error.ts';
+import { type Log, logContext } from '../runtime/logger.ts';
+import type { Runnable } from '../runtime/manager.ts';
+import type { WorkQueue } from '../runtime/work-queue.ts';
+import { describeFailure } from '../status/summarize.ts';
+
+export type ControllerKind = 'GitSource' | 'AppGroup' | 'Autoscale';
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(REASON));
+
+/** A reason as a metric label: Shoal's closed vocabulary, anything else is Other. Pure. */
+export function reasonLabel(reason: string): string {
+  return KNOWN_REASONS.has(reason) ? reason : 'Other';
+}
+
+/**
+ * One controller: `concurrency` workers taking keys from `queue`, leader-only. Every reconcile runs
+ * with its kind, key and a reconcile id in the log context, and is counted and timed; failures are
+ * counted by reason (a bounded label) and logged.
+ */
+export function controller(
+  kind: ControllerKind,
+  queue: WorkQueue,
+  reconcile: Reconcile,
+  opts: { concurrency: number; metrics: Metrics; log: Log },
+): Runnable {
+  const { metrics, log } = opts;
+  const instrumented: Reconcile = (key) =>
+    logContext.run({ kind, key, reconcileId: randomBytes(6).toString('hex') }, async () => {
+      const end = metrics.reconcileDuration.startTimer({ kind });
+      try {
+        const result = await reconcile(key);
+        metrics.reconcileTotal.inc({ kind, result: 'success' });
+        log({ level: 'debug', msg: 'reconciled', requeueAfterMs: result.requeueAfterMs });
+        return result;
+      } catch (err) {
+        const result =
+          err instanceof StalledError ? 'stalled' : err instanceof WaitingError ? 'waiting' : 'error';
+        metrics.reconcileTotal.inc({ kind, result });
+        if (result !== 'waiting')
+          metrics.reconcileErrors.inc({
+            kind,
+            reason: reasonLabel(describeFailure(err, REASON.Progressing).reason),
+          });
+        throw err;
+      } finally {
+        end();
+        metrics.workqueueDepth.set({ kind }, queue.length);
+      }
+    });
+  const onError = (key: string, err: unknown, retryInMs: number | undefined) => {
+    const { reason, message } = describeFailure(err, REASON.Progressing);
+    if (retryInMs !== undefined) metrics.workqueueRetries.inc({ kind });
+    log({ level: 'warn', msg: 'reconcile failed', kind, key, reason, error: message, retryInMs });
+  };
+  return {
+    name: `${kind} workers`,
+    group: 'leader',
+    start: () => runWorkers(queue, opts.concurrency, instrumented, { onError }),
+    async stop() {
+      queue.shutDown();
+    },
+  };
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { SyncMemo } from '../apply/sync-memo.ts';
+import type { RunConfig } from '../config.ts';
+import { DEFAULT_INVENTORY_LIMITS } from '../diff/inventory.ts';
+import { startHealthServer } from '../http/health-server.ts';
+import { Metrics } from '../http/metrics.ts';
+import { Kube, loadKubeConfig } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
+import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
+import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
+import { ManifestParser } from '../render/parse-in-worker.ts';
+import { RenderCache } from '../render/render-cache.ts';
+import { realClock } from '../runtime/clock.ts';
+import { logGuardReport } from '../runtime/guard.ts';
+import { LeaderElector } from '../runtime/leader-election.ts';
+import { type Log, withLogContext } from '../runtime/logger.ts';
+import { Manager } from '../runtime/manager.ts';
+import { WorkQueue } from '../runtime/work-queue.ts';
+import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
+import { autoscaling, isScaled } from './autoscale.ts';
+import { ownCaches } from './caches.ts';
+import { CommitLatency } from './commit-latency.ts';
+import { controller } from './controllers.ts';
+import { driftWatch } from './drift-watch.ts';
+import { gitGarbageCollection } from './git-gc.ts';
+import { enqueueWhen, needsReconcile } from './triggers.ts';
+import { webhookReceiver } from './webhooks.ts';
+
+export interface RunningOperator {
+  stop(): Promise<void>;
+  /** The health and metrics server. */
+  server: Server;
+  /** The push webhook receiver, when enabled. */
+  webhookServer: Server | undefined;
+  manager: Manager;
+}
+
+export interface OperatorHooks {
+  /** Called when this process lost its Lease: it must stop writing and exit (main exits 1). */
+  onLostLease?: () => void;
+}
+
+/** How long SIGTERM waits for in-flight reconciles before abandoning their writes. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * `shoal run`, assembled: clients, caches, queues, reconcilers, servers, and the manager that
+ * starts and stops them in order (servers, caches, the always-on runnables, then the leader's
+ * workers). Resolves once the caches have synced and everything is running.
+ */
+export async function runOperator(
+  config: RunConfig,
+  baseLog: Log,
+  hooks: OperatorHooks = {},
+): Promise<RunningOperator> {
+  const log = withLogContext(baseLog);
+  const kube = new Kube(loadKubeConfig(config.kube));
+  const clock = realClock;
+  const metrics = new Metrics();
+  const report = logGuardReport(log, (where) => metrics.callbackErrors.inc({ where }));
+  const instance = config.instance ?? hostname();
+  const le = config.leaderElection;
+  const manager = new Manager({
+    clock,
+    log,
+    shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    ...(le.enabled
+      ? {
+          // A client of its own: fencing the writers must not keep it from releasing the Lease.
+          elector: new LeaderElector(new Kube(kube.config), {
+            namespace: le.namespace,
+            name: le.name,
+            identity: `${instance}_${randomBytes(4).toString('hex')}`,
+            leaseDurationMs: le.leaseDurationMs,
+            renewDeadlineMs: le.renewDeadlineMs,
+            retryPeriodMs: le.retryPeriodMs,
+            clock,
+            log,
+          }),
+        }
+      : {}),
+    onLeading: (leading) => metrics.leader.set(leading ? 1 : 0),
+    onLostLease: () => {
+      // Stop every write at once; the process is expected to exit (hooks.onLostLease).
+      kube.fence('this process lost its leader Lease');
+      hooks.onLostLease?.();
+    },
+    onAbandon: () => kube.fence('shutting down'),
+  });
+
+  let server: Server | undefined;
+  manager.add({
+    name: 'health and metrics',
+    group: 'servers',
+    async start() {
+      server = await startHealthServer(
+        config.metricsAddr,
+        { ready: () => manager.ready(), unhealthy: () => manager.unhealthy() },
+        metrics,
+      );
+      log({ msg: 'serving health and metrics', addr: config.metricsAddr });
+    },
+    async stop() {
+      const s = server;
+      if (s) await new Promise((resolve) => s.close(resolve));
+    },
+  });
+
+  const events = new EventRecorder(kube, { clock, instance, dedupeWindowMs: 10 * 60_000, log });
+  const git = new GitCache({
+    root: config.cacheDir,
+    policy: config.urlPolicy,
+    env: config.gitEnv,
+    limits: DEFAULT_SOURCE_LIMITS,
+    observer: metrics.git,
+    lsRemoteShareMs: 1_000,
+  });
+  const parser = new ManifestParser();
+  const queues = {
+    GitSource: new WorkQueue({ clock }),
+    AppGroup: new WorkQueue({ clock }),
+    Autoscale: new WorkQueue({ clock }),
+  };
+  const caches = ownCaches(kube, { namespace: config.watchNamespace, clock, log, report });
+  manager.add(caches.runnable);
+  manager.add({
+    name: 'manifest parser',
+    group: 'caches',
+    start: async () => {},
+    stop: () => parser.close(),
+  });
+  enqueueWhen(caches.sources, queues.GitSource, needsReconcile, report);
+  enqueueWhen(caches.groups, queues.AppGroup, needsReconcile, report);
+
+  const drift = driftWatch(kube, {
+    groups: caches.groups,
+    namespace: config.watchNamespace,
+    clock,
+    log,
+    report,
+    events,
+    leading: () => manager.leading,
+    onDrift: (key, group) => {
+      queues.AppGroup.add(key);
+      // A replica count someone else changed is corrected at once, not at the next period.
+      if (group && isScaled(group)) queues.Autoscale.add(key);
+    },
+  });
+  const autoscaler = autoscaling({
+    kube,
+    config,
+    clock,
+    events,
+    log,
+    metrics,
+    reads: caches.reads,
+    groups: caches.groups,
+    drift: () => drift.watcher,
+    queue: queues.Autoscale,
+    report,
+  });
+  const latency = new CommitLatency(clock, (s) => metrics.commitToApplied.observe(s));
+
+  const gitSourceDeps = {
+    kube,
+    git,
+    clock,
+    events,
+    policy: config.urlPolicy,
+    random: Math.random,
+    credentialsDir: join(config.cacheDir, 'credentials'),
+    reads: caches.reads,
+    onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => {
+      latency.detected(namespace, name, revision, detectedAt);
+      for (const g of caches.groups.list(namespace)) {
+        if (g.spec.sourceRef.name === name) queues.AppGroup.add(`${namespace}/${g.metadata.name}`);
+      }
+    },
+  };
+  const appGroupDeps = {
+    kube,
+    git,
+    clock,
+    events,
+    random: Math.random,
+    memo: new SyncMemo(),
+    renderCache: new RenderCache(),
+    parser,
+    kustomize: {
+      options: {
+        ...DEFAULT_KUSTOMIZE_OPTIONS,
+        binary: config.kustomizePath,
+        allowRemoteBases: config.allowRemoteBases,
+        env: config.gitEnv,
+      },
+      home: join(config.cacheDir, 'kustomize-home'),
+    },
+    tenancy: config.tenancy,
+    inventoryLimits: DEFAULT_INVENTORY_LIMITS,
+    onApplied: (group: Parameters<CommitLatency['applied']>[0], revision: string) =>
+      latency.applied(group, revision),
+    reads: caches.reads,
+    cachedObjects: (apiVersion: string, kind: string, namespace?: string) =>
+      drift.watcher.cached(apiVersion, kind, namespace),
+    claims: (id: string) => caches.inventories.claims(id),
+    sourceRetryMs: 5_000,
+    ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
+  };
+  const workers = { concurrency: config.concurrency, metrics, log };
+  manager.add(
+    controller('GitSource', queues.GitSource, (key) => reconcileGitSource(gitSourceDeps, key), workers),
+  );
+  manager.add(
+    controller('AppGroup', queues.AppGroup, (key) => reconcileAppGroup(appGroupDeps, key), workers),
+  );
+  manager.add(controller('Autoscale', queues.Autoscale, (key) => autoscaler.reconcile(key), workers));
+  manager.add(drift.runnable);
+  manager.add(gitGarbageCollection(git, { sources: caches.sources, clock, log, report }));
+  const webhooks = config.webhookAddr
+    ? webhookReceiver({
+        addr: config.webhookAddr,
+        maxBodyBytes: config.webhookMaxBodyBytes,
+        kube,
+        clock,
+        sources: caches.sources,
+        metrics,
+        log,
+        leading: () => manager.leading,
+        enqueue: (target) => {
+          git.forget(target.url);
+          queues.GitSource.add(target.key);
+        },
+      })
+    : undefined;
+  if (webhooks) manager.add(webhooks.runnable);
+
+  await manager.start();
+  return {
+    server: server as Server,
+    webhookServer: webhooks?.server(),
+    manager,
+    stop: () => manager.stop(),
+  };
+}

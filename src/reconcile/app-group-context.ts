@@ -1,0 +1,105 @@
+import type { AppGroup } from '../api/app-group.ts';
+import type { GitSource } from '../api/git-source.ts';
+import type { AppliedObject } from '../apply/apply-staged.ts';
+import type { Owner, PruneResult } from '../apply/prune.ts';
+import type { CachedObjects, SyncMemo } from '../apply/sync-memo.ts';
+import type { TenancyPolicy, TenancySubject } from '../apply/tenancy.ts';
+import type { InventoryLimits, ParsedInventory } from '../diff/inventory.ts';
+import type { GroupHealth } from '../health/summarize.ts';
+import type { Kube } from '../kube/client.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import type { KustomizeOptions } from '../render/kustomize.ts';
+import type { ManifestParser } from '../render/parse-in-worker.ts';
+import type { RenderedObject } from '../render/parse-manifests.ts';
+import type { RenderCache } from '../render/render-cache.ts';
+import type { Clock } from '../runtime/clock.ts';
+import type { GitCache } from '../source/git-cache.ts';
+import { type CachedReads, liveReads } from './cached-reads.ts';
+
+export interface AppGroupReconcilerDeps {
+  kube: Kube;
+  git: GitCache;
+  clock: Clock;
+  events: EventRecorder;
+  random: () => number;
+  /** How long to wait before looking again at a source that is not ready. */
+  sourceRetryMs: number;
+  /** ServiceAccount (in the group's namespace) to apply as when spec.serviceAccountName is unset. */
+  defaultServiceAccount?: string;
+  /** Who may write what with the operator's identity. */
+  tenancy: TenancyPolicy;
+  /** What each group's last successful apply left, to skip re-syncs that would change nothing. */
+  memo: SyncMemo;
+  /** Parsed manifests by tree digest and path. */
+  renderCache: RenderCache;
+  /** Parses manifests off the event loop. */
+  parser: ManifestParser;
+  /** How kustomizations are built (binary, remote bases), and kustomize's HOME. */
+  kustomize: { options: KustomizeOptions; home: string };
+  /** Caps on one group's inventory (it must fit in the status). */
+  inventoryLimits: InventoryLimits;
+  /** Called once a group has applied a revision it had not applied before. */
+  onApplied?: (group: AppGroup, revision: string) => void;
+  /** Managed objects from the operator's watch caches, to check an unchanged re-sync without a LIST. */
+  cachedObjects?: CachedObjects;
+  /** The AppGroups whose inventory lists an object id (from the AppGroup cache); default: none known. */
+  claims?: (id: string) => readonly string[];
+  /** Reads AppGroups and GitSources (from the informer caches, in the operator); default: GET. */
+  reads?: CachedReads;
+}
+
+/** One reconcile of one AppGroup: what its steps found so far. */
+export interface AppGroupContext {
+  deps: AppGroupReconcilerDeps;
+  group: AppGroup;
+  /** The client that renders, dry-runs, applies and prunes: the group's identity. */
+  applier: Kube;
+  /** The group as the tenancy policy sees it. */
+  tenant: TenancySubject;
+  /** The inventory in status, parsed defensively (it came from the API). */
+  inventory: ParsedInventory;
+  intervalMs: number;
+  timeoutMs: number;
+  source?: GitSource;
+  revision?: string;
+  digest?: string;
+  artifactDir?: string;
+  objects: RenderedObject[];
+  applied: AppliedObject[];
+  pruned?: PruneResult;
+  health?: GroupHealth;
+}
+
+export function ownerOf(group: AppGroup): Owner {
+  return { groupName: group.metadata.name ?? '', groupNamespace: group.metadata.namespace ?? '' };
+}
+
+/** The ServiceAccount a group applies as: its own, else the operator's default; undefined: the operator. */
+export function serviceAccountOf(deps: AppGroupReconcilerDeps, group: AppGroup): string | undefined {
+  return group.spec.serviceAccountName ?? deps.defaultServiceAccount;
+}
+
+/**
+ * The identity a group applies with: its spec.serviceAccountName, else the operator's configured
+ * default, both in the group's namespace (impersonated); else the operator's own.
+ */
+export function applierFor(deps: AppGroupReconcilerDeps, group: AppGroup): Kube {
+  const sa = serviceAccountOf(deps, group);
+  return sa
+    ? deps.kube.impersonating(`system:serviceaccount:${group.metadata.namespace ?? ''}:${sa}`)
+    : deps.kube;
+}
+
+export function tenantOf(deps: AppGroupReconcilerDeps, group: AppGroup): TenancySubject {
+  return {
+    namespace: group.metadata.namespace ?? '',
+    name: group.metadata.name ?? '',
+    ...(group.spec.targetNamespace ? { targetNamespace: group.spec.targetNamespace } : {}),
+    impersonating: serviceAccountOf(deps, group) !== undefined,
+  };
+}
+
+/** How this reconciler reads AppGroups and GitSources. */
+export function reads(deps: AppGroupReconcilerDeps): CachedReads {
+  return deps.reads ?? liveReads(deps.kube);
+}
