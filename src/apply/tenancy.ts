@@ -26,11 +26,11 @@ export interface TenancySubject {
 }
 
 /**
- * Why `ref` may not be written (or deleted) by `group`, or undefined when it may. A group that
- * impersonates a ServiceAccount is bounded by that account's RBAC and a group in a privileged
- * namespace is trusted; any other group applies with the operator's identity and so may touch only
- * namespaced objects in its own namespace (and its targetNamespace, when the operator allows it).
- * Pure.
+ * Why `ref` may not be written (or deleted) by `group`, in a few words, or undefined when it may. A
+ * group that impersonates a ServiceAccount is bounded by that account's RBAC and a group in a
+ * privileged namespace is trusted; any other group applies with the operator's identity and so may
+ * touch only namespaced objects in its own namespace (and its targetNamespace, when the operator
+ * allows it). Pure.
  */
 export function policyViolation(
   ref: ObjectRef,
@@ -38,19 +38,22 @@ export function policyViolation(
   policy: TenancyPolicy,
 ): string | undefined {
   if (group.impersonating || policy.privilegedNamespaces.has(group.namespace)) return undefined;
-  const who = `AppGroup ${group.namespace}/${group.name}`;
-  const how =
-    'set spec.serviceAccountName to apply as a ServiceAccount whose RBAC allows it, or create the group in a ' +
-    'privileged namespace';
-  if (ref.namespace === undefined)
-    return `${describeRef(ref)} is cluster-scoped, which ${who} may not write with the operator's identity (${how})`;
+  if (ref.namespace === undefined) return `${describeRef(ref)} is cluster-scoped`;
   if (ref.namespace === group.namespace) return undefined;
-  if (ref.namespace === group.targetNamespace && policy.allowCrossNamespaceTargets) return undefined;
-  const target =
-    ref.namespace === group.targetNamespace
-      ? ' (its targetNamespace; the operator allows that only with --allow-cross-namespace-targets)'
-      : '';
-  return `${describeRef(ref)}: namespace ${ref.namespace} is not permitted for ${who}${target} (${how})`;
+  if (ref.namespace === group.targetNamespace) {
+    if (policy.allowCrossNamespaceTargets) return undefined;
+    return `${describeRef(ref)}: namespace ${ref.namespace} (the targetNamespace) is not permitted without --allow-cross-namespace-targets`;
+  }
+  return `${describeRef(ref)}: namespace ${ref.namespace} is not permitted`;
+}
+
+/** The rule a violation broke and the ways out, said once per message. Pure. */
+export function policyRule(group: TenancySubject): string {
+  return (
+    `AppGroup ${group.namespace}/${group.name} applies with the operator's identity, so it may write only ` +
+    `namespaced objects in ${group.namespace}: set spec.serviceAccountName to apply as a ServiceAccount whose ` +
+    'RBAC allows more, or create the group in a privileged namespace'
+  );
 }
 
 /** Every violation among `refs`, one line each. Pure. */

@@ -7,7 +7,7 @@ import { applyStaged } from '../apply/apply-staged.ts';
 import { checkOwnership } from '../apply/ownership.ts';
 import { prune } from '../apply/prune.ts';
 import { memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
-import { policyViolation, policyViolations } from '../apply/tenancy.ts';
+import { policyRule, policyViolation, policyViolations } from '../apply/tenancy.ts';
 import { entryOf, inventoryOverLimit, staleEntries } from '../diff/inventory.ts';
 import { objectHealth } from '../health/rules.ts';
 import { groupHealth } from '../health/summarize.ts';
@@ -149,7 +149,8 @@ export const checkPolicy: Step<Context> = {
     if (violations.length > 0) {
       throw new ReconcileError(
         REASON.PolicyViolation,
-        `${violations.length} object(s) break the tenancy policy, nothing was applied: ${violations.join('; ')}`,
+        `${violations.length} object(s) break the tenancy policy, nothing was applied (${policyRule(ctx.tenant)}): ` +
+          violations.join('; '),
       );
     }
     const desired = ctx.objects.map((o) => entryOf(refOf(o.object), versionOf(o.object.apiVersion)));

@@ -400,13 +400,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** What a fetch may change in a mirror: its packs, its shallow file and its refs. */
-interface MirrorSnapshot {
-  packs: Set<string>;
-  shallow: string | undefined;
-  refs: Map<string, string>;
-}
-
+/** Every file under `dir`, as paths relative to it. */
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const out: string[] = [];
@@ -418,30 +412,34 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-async function snapshotMirror(mirror: string): Promise<MirrorSnapshot> {
-  const packs = new Set(await listFiles(join(mirror, 'objects', 'pack')));
-  const shallow = await readFile(join(mirror, 'shallow'), 'utf8').catch(() => undefined);
-  const refs = new Map<string, string>();
-  for (const name of await listFiles(join(mirror, 'refs'))) {
-    refs.set(name, await readFile(join(mirror, 'refs', name), 'utf8').catch(() => ''));
-  }
-  return { packs, shallow, refs };
+/** A mirror's files (relative paths) and the content of the small ones a fetch rewrites. */
+interface MirrorSnapshot {
+  files: Set<string>;
+  /** shallow, FETCH_HEAD, packed-refs and every ref: their content before. */
+  content: Map<string, string>;
 }
 
-/** Undoes a fetch: removes the packs it added, and puts the shallow file and the refs back. */
+const REWRITTEN = /^(shallow|FETCH_HEAD|packed-refs|refs\/.*)$/;
+
+async function snapshotMirror(mirror: string): Promise<MirrorSnapshot> {
+  const files = new Set(await listFiles(mirror));
+  const content = new Map<string, string>();
+  for (const name of files) {
+    if (REWRITTEN.test(name)) content.set(name, await readFile(join(mirror, name), 'utf8').catch(() => ''));
+  }
+  return { files, content };
+}
+
+/**
+ * Undoes a fetch that failed or was refused: removes every file it added (its packs, and the lock
+ * files a killed git leaves, which would otherwise fail every later fetch), and puts the shallow
+ * file and the refs back as they were.
+ */
 async function restoreMirror(mirror: string, before: MirrorSnapshot): Promise<void> {
-  const packDir = join(mirror, 'objects', 'pack');
-  for (const name of await listFiles(packDir)) {
-    if (!before.packs.has(name)) await rm(join(packDir, name), { force: true });
+  for (const name of await listFiles(mirror)) {
+    if (!before.files.has(name)) await rm(join(mirror, name), { force: true });
   }
-  if (before.shallow === undefined) await rm(join(mirror, 'shallow'), { force: true });
-  else await writeFile(join(mirror, 'shallow'), before.shallow);
-  for (const name of await listFiles(join(mirror, 'refs'))) {
-    const old = before.refs.get(name);
-    if (old === undefined) await rm(join(mirror, 'refs', name), { force: true });
-    else await writeFile(join(mirror, 'refs', name), old);
-  }
-  await rm(join(mirror, 'FETCH_HEAD'), { force: true });
+  for (const [name, text] of before.content) await writeFile(join(mirror, name), text);
 }
 
 /** Bytes of the packs being received (git's tmp_pack_* files) in a mirror. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { parseRunConfig } from '../../src/config.ts';
 import { runOperator } from '../../src/operator/operator.ts';
+import { FaultProxy } from './fault-proxy.ts';
 
 /**
  * Leader election for tests: the Lease in the test's namespace, and durations short enough that a
@@ -71,6 +72,31 @@ export async function startShoal(opts: {
     async stop() {
       await operator.stop();
       await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Shoal's operator, in this process, reaching the API server only through a fault proxy (its log
+ * holds every request it made, to count writes and deletes). Stop it with `stop`.
+ */
+export async function startProxiedShoal(
+  opts: Omit<Parameters<typeof startShoal>[0], 'kubeconfig'> & { kubeconfig: string },
+) {
+  const tmp = await mkdtemp(join(tmpdir(), 'shoal-proxied-'));
+  const proxy = await FaultProxy.start(opts.kubeconfig, { tag: opts.namespace });
+  const shoal = await startShoal({ ...opts, kubeconfig: await proxy.kubeconfig(tmp) });
+  /** Writes (not dry runs) the operator sent under `pathPart`, other than to its own status and events. */
+  const writes = (pathPart: string) =>
+    proxy.log.filter((r) => r.write && r.path.includes(pathPart) && !r.path.includes('/events'));
+  return {
+    ...shoal,
+    proxy,
+    writes,
+    async stop() {
+      await shoal.stop();
+      await proxy.close();
+      await rm(tmp, { recursive: true, force: true });
     },
   };
 }
