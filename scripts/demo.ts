@@ -113,12 +113,14 @@ async function main(): Promise<void> {
   say(`file://${repoDir} at ${first.slice(0, 8)}`);
 
   if (state.pids['shoal-operator'] === undefined) {
-    step('The operator: shoal run --allow-file-urls');
+    step(`The operator: shoal run --allow-file-urls --privileged-namespaces=${NS}`);
     const p = await addProcess(state, 'shoal-operator', process.execPath, [
       join(root, 'src', 'main.ts'),
       'run',
       `--kubeconfig=${state.kubeconfig}`,
       '--allow-file-urls',
+      // The demo's namespace plays the operator's own: its group may create the podinfo Namespace.
+      `--privileged-namespaces=${NS}`,
       '--metrics-addr=127.0.0.1:0',
       '--webhook-addr=127.0.0.1:0',
       `--cache-dir=${join(dir, 'shoal-cache')}`,

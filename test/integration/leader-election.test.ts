@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
@@ -113,5 +114,62 @@ describe('leader election on a Lease', () => {
     });
     await new Promise((r) => setTimeout(r, 2_500));
     expect(await scrapeMetric(leader.shoal.metricsUrl, 'shoal_reconcile_total')).toBe(before);
+  });
+});
+
+describe('a push webhook received by a standby (catalogue D18)', () => {
+  const TOKEN = 'standby-hook-1618';
+  let ns: string;
+  let repo: TestRepo;
+  let o: ReturnType<typeof shoalObjects>;
+  const replicas: Awaited<ReturnType<typeof startShoal>>[] = [];
+
+  beforeAll(async () => {
+    ns = await newNamespace('standby');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "1"}\n',
+    });
+    for (let i = 0; i < 2; i++)
+      replicas.push(
+        await startShoal({
+          kubeconfig: cp.kubeconfig,
+          namespace: ns,
+          leaderElect: true,
+          extraArgs: ['--allow-file-urls', '--leader-election-id=shoal-standby-test'],
+        }),
+      );
+    await o.secret('hook', { token: TOKEN });
+    // Polled once an hour: a commit that lands sooner came through the webhook.
+    await o.source('repo', { url: repo.url, interval: '1h', webhookSecretRef: { name: 'hook' } });
+    await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    for (const r of replicas) await r.stop();
+    await repo?.remove();
+  });
+
+  it('is not dropped: the standby marks the source, the leader fetches and applies the commit', async () => {
+    const flags = await Promise.all(replicas.map((r) => scrapeMetric(r.metricsUrl, 'shoal_leader')));
+    const standby = replicas[flags.indexOf(0)];
+    if (!standby || !flags.includes(1)) throw new Error(`expected one leader and one standby, got ${flags}`);
+    const commit = await repo.commit({
+      'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "2"}\n',
+    });
+    const body = JSON.stringify({ repository: { url: repo.url } });
+    const res = await fetch(`${standby.webhookUrl}/hooks/generic`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    await o.groupAt('app', commit, 15_000);
+    expect((await o.getSource('repo'))?.metadata.annotations?.['shoal.dev/requested-at']).toBeDefined();
+    expect(await scrapeMetric(standby.metricsUrl, 'shoal_reconcile_total')).toBe(0);
   });
 });

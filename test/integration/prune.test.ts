@@ -6,6 +6,8 @@ import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, kubectl, newNamespace, serviceAccountWithRole } = useCluster();
+const exists = async (kube: ReturnType<typeof useCluster>['kube'], namespace: string, name: string) =>
+  (await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name })) !== undefined;
 const cm = (name: string, extra = '') =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${extra}data: {v: "1"}\n`;
 
@@ -174,5 +176,126 @@ describe('a delete the API server refuses', () => {
     const done = await o.groupAt('app', commit, 60_000);
     expect(done.status?.inventory?.map((e) => e.id)).toEqual([`${ns}_a__ConfigMap`]);
     expect(await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'b' })).toBeUndefined();
+  });
+});
+
+describe('deleting a group whose ServiceAccount is gone (catalogue C6)', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const rules = [
+    {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+    },
+  ];
+
+  beforeAll(async () => {
+    ns = await newNamespace('blocked');
+    o = shoalObjects(kube, ns);
+    await serviceAccountWithRole(ns, 'deployer', rules);
+    repo = await gitRepo({ 'apps/a.yaml': cm('a'), 'apps/b.yaml': cm('b') });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1m' });
+    await o.group('app', {
+      sourceRef: { name: 'repo' },
+      path: 'apps',
+      prune: true,
+      serviceAccountName: 'deployer',
+      interval: '1h',
+    });
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it('waits, and says so in status and an event, naming the objects left; it finishes once the account is back', async () => {
+    // The account and what it was allowed go away (impersonating an account that does not exist
+    // still carries its RoleBindings, so both go).
+    await kube.delete({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'deployer', namespace: ns },
+    });
+    await kube.delete({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'deployer', namespace: ns },
+    });
+    await kube.delete({
+      apiVersion: 'shoal.dev/v1alpha1',
+      kind: 'AppGroup',
+      metadata: { name: 'app', namespace: ns },
+    });
+    const g = await o.groupReason('app', 'DeletionBlocked');
+    const message = o.ready(g)?.message ?? '';
+    expect(message).toContain('2 of its 2 object(s) could not be deleted');
+    expect(message).toContain(`ConfigMap/${ns}/a, ConfigMap/${ns}/b`);
+    expect(message).toContain(`system:serviceaccount:${ns}:deployer`);
+    expect(message).toContain('remove the finalizer shoal.dev/finalizer');
+    await waitFor('a DeletionBlocked event', async () =>
+      (await kube.list<{ reason: string }>('events.k8s.io/v1', 'Event', { namespace: ns })).items.some(
+        (e) => e.reason === 'DeletionBlocked',
+      ),
+    );
+    for (const name of ['a', 'b']) expect(await exists(kube, ns, name)).toBe(true);
+    await serviceAccountWithRole(ns, 'deployer', rules);
+    await waitFor('the group gone', async () => (await o.getGroup('app')) === undefined, {
+      timeoutMs: 60_000,
+    });
+    for (const name of ['a', 'b']) expect(await exists(kube, ns, name)).toBe(false);
+  });
+});
+
+describe('objects that leave Git while prune is off (catalogue D12)', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const spec = (prune: boolean) => ({ sourceRef: { name: 'repo' }, path: 'apps', prune, interval: '1h' });
+
+  beforeAll(async () => {
+    ns = await newNamespace('stale');
+    o = shoalObjects(kube, ns);
+    repo = await gitRepo({ 'apps/a.yaml': cm('a'), 'apps/b.yaml': cm('b') });
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await o.source('repo', { url: repo.url, interval: '1s' });
+    await o.group('app', spec(false));
+    await o.groupAt('app', await repo.head());
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.remove();
+  });
+
+  it('are kept, listed as stale and named; turning prune on later deletes them', async () => {
+    const commit = await repo.commit({ 'apps/b.yaml': null });
+    const g = await o.groupAt('app', commit);
+    expect(g.status?.inventory).toEqual([
+      { id: `${ns}_a__ConfigMap`, v: 'v1' },
+      { id: `${ns}_b__ConfigMap`, v: 'v1', stale: true },
+    ]);
+    expect(o.ready(g)?.message).toContain(
+      `1 object(s) that left Git are kept because prune is off: ConfigMap/${ns}/b`,
+    );
+    expect(await exists(kube, ns, 'b')).toBe(true);
+    await waitFor('a StaleObjects event', async () =>
+      (
+        await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', { namespace: ns })
+      ).items.some((e) => e.reason === 'StaleObjects' && e.note.includes(`ConfigMap/${ns}/b`)),
+    );
+    await o.group('app', spec(true));
+    await waitFor('b pruned', async () => !(await exists(kube, ns, 'b')));
+    const after = await waitFor('the inventory without b', async () => {
+      const now = await o.getGroup('app');
+      return now?.status?.inventory?.length === 1 ? now : undefined;
+    });
+    expect(after.status?.inventory).toEqual([{ id: `${ns}_a__ConfigMap`, v: 'v1' }]);
   });
 });

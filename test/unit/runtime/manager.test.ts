@@ -150,7 +150,13 @@ describe('predicates', () => {
   ) => ({
     metadata: { generation, annotations, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
   });
-  const p = anyOf(created, generationChanged, annotationChanged('shoal.dev/requested-at'), deletionStarted);
+  type Meta = ReturnType<typeof meta>;
+  const p = anyOf<Meta>(
+    created,
+    generationChanged,
+    annotationChanged('shoal.dev/requested-at'),
+    deletionStarted,
+  );
   it.each([
     ['created', undefined, meta(1), true],
     ['a status-only write', meta(1), meta(1), false],
