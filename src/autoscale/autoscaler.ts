@@ -13,7 +13,7 @@ import type {
   MetricSpec,
   ResourceBudget,
 } from '../api/app-group.ts';
-import { FIELD_MANAGERS, KINDS } from '../api/group.ts';
+import { FIELD_MANAGERS, KINDS, LABELS } from '../api/group.ts';
 import type { Condition } from '../api/meta.ts';
 import { parseMilli } from '../api/quantity.ts';
 import { inventoryRefs } from '../diff/inventory.ts';
@@ -72,6 +72,11 @@ export interface AutoscalerDeps {
   cached?(apiVersion: string, kind: string, namespace: string): readonly WatchedObject[] | undefined;
   prometheus?: PrometheusClient;
   defaultPrometheusAddress?: string;
+  /** Why the tenancy policy forbids `group` to touch a workload (undefined: it may). */
+  forbidden?: (
+    group: AppGroup,
+    workload: { apiVersion: string; kind: string; name: string; namespace: string },
+  ) => string | undefined;
   metrics?: AutoscalerMetrics;
 }
 
@@ -127,6 +132,16 @@ interface Planned {
   /** Fixed apps: the count to hold. */
   fixed?: number;
   perReplica?: ResourceAmounts;
+}
+
+/** A workload the autoscaler may not scale: not the group's, or outside the tenancy policy. */
+class NotScalable extends Error {
+  override readonly name = 'NotScalable';
+  readonly reason: 'OwnershipConflict' | 'PolicyViolation';
+  constructor(reason: 'OwnershipConflict' | 'PolicyViolation', message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 export class Autoscaler {
@@ -195,8 +210,14 @@ export class Autoscaler {
         const message = err instanceof Error ? err.message : String(err);
         statuses.set(app.name, { name: app.name, replicas: {}, reason: message });
         d.metrics?.decision('failed');
-        // The API refused (FailedGetScale, as HPA says), or the policy itself is invalid.
-        const reason = err instanceof KubeApiError ? 'FailedGetScale' : 'InvalidSpec';
+        // The API refused (FailedGetScale, as HPA says), the workload is not the group's to scale, or
+        // the policy itself is invalid.
+        const reason =
+          err instanceof KubeApiError
+            ? 'FailedGetScale'
+            : err instanceof NotScalable
+              ? err.reason
+              : 'InvalidSpec';
         await d.events.emit(group, 'Warning', reason, `${app.name}: ${message}`, 'Autoscale');
       }
     }
@@ -256,6 +277,7 @@ export class Autoscaler {
     const d = this.#deps;
     const workload = workloadOf(group, app.name);
     if (!workload) return undefined;
+    await this.#mayScale(group, workload);
     const scale = await d.kube.getScale(workload.kind, workload.namespace, workload.name);
     if (!scale) return undefined;
     const base = { app, workload, current: scale.specReplicas };
@@ -314,6 +336,32 @@ export class Autoscaler {
     states.set(app.name, decision.state);
     const perReplica = group.spec.budget ? await this.#perReplica(workload, pods) : undefined;
     return { ...base, policy, decision, ...(perReplica ? { perReplica } : {}) };
+  }
+
+  /**
+   * A workload's replicas are written with the operator's identity, so the workload must be the
+   * group's (its owner labels, live: an inventory entry alone is only what the status says) and
+   * within what the tenancy policy lets the group touch. Throws NotScalable otherwise.
+   */
+  async #mayScale(group: AppGroup, w: Workload): Promise<void> {
+    const ref = { apiVersion: 'apps/v1', kind: w.kind, name: w.name, namespace: w.namespace };
+    const forbidden = this.#deps.forbidden?.(group, ref);
+    if (forbidden) throw new NotScalable('PolicyViolation', `its replicas are left alone: ${forbidden}`);
+    type Labelled = { metadata?: { labels?: Record<string, string> } };
+    const cached = this.#deps
+      .cached?.('apps/v1', w.kind, w.namespace)
+      ?.find((o) => o.metadata?.name === w.name) as Labelled | undefined;
+    const live = cached ?? (await this.#deps.kube.get<Labelled>(ref));
+    const labels = live?.metadata?.labels ?? {};
+    if (
+      live &&
+      (labels[LABELS.groupName] !== group.metadata.name ||
+        labels[LABELS.groupNamespace] !== group.metadata.namespace)
+    )
+      throw new NotScalable(
+        'OwnershipConflict',
+        `${w.kind}/${w.namespace}/${w.name} is not this group's (its owner labels); its replicas are left alone`,
+      );
   }
 
   /** One metric's reading; Resource metrics come from the pods (only their fetch errors here). */

@@ -1,11 +1,13 @@
 import type { AppGroup } from '../api/app-group.ts';
 import { keyOf } from '../api/object-key.ts';
+import { policyViolation } from '../apply/tenancy.ts';
 import { Autoscaler } from '../autoscale/autoscaler.ts';
 import { PrometheusClient } from '../autoscale/sources.ts';
 import type { RunConfig } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import { tenantOf } from '../reconcile/app-group-context.ts';
 import type { CachedReads } from '../reconcile/cached-reads.ts';
 import type { DriftWatcher } from '../reconcile/drift-watcher.ts';
 import { ownsReplicas } from '../render/replica-ownership.ts';
@@ -55,6 +57,12 @@ export function autoscaling(o: {
     cached: (apiVersion, kind, namespace) => o.drift().cached(apiVersion, kind, namespace),
     prometheus: new PrometheusClient({ hosts: o.config.urlPolicy }),
     ...(a.prometheusAddress ? { defaultPrometheusAddress: a.prometheusAddress } : {}),
+    forbidden: (group, workload) =>
+      policyViolation(
+        workload,
+        tenantOf({ defaultServiceAccount: o.config.defaultServiceAccount }, group),
+        o.config.tenancy,
+      ),
     metrics: o.metrics.autoscaler,
   });
   const signatures = new Map<string, string>();

@@ -75,7 +75,10 @@ export function ownerOf(group: AppGroup): Owner {
 }
 
 /** The ServiceAccount a group applies as: its own, else the operator's default; undefined: the operator. */
-export function serviceAccountOf(deps: AppGroupReconcilerDeps, group: AppGroup): string | undefined {
+export function serviceAccountOf(
+  deps: Pick<AppGroupReconcilerDeps, 'defaultServiceAccount'>,
+  group: AppGroup,
+): string | undefined {
   return group.spec.serviceAccountName ?? deps.defaultServiceAccount;
 }
 
@@ -90,7 +93,10 @@ export function applierFor(deps: AppGroupReconcilerDeps, group: AppGroup): Kube 
     : deps.kube;
 }
 
-export function tenantOf(deps: AppGroupReconcilerDeps, group: AppGroup): TenancySubject {
+export function tenantOf(
+  deps: Pick<AppGroupReconcilerDeps, 'defaultServiceAccount'>,
+  group: AppGroup,
+): TenancySubject {
   return {
     namespace: group.metadata.namespace ?? '',
     name: group.metadata.name ?? '',

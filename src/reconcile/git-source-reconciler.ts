@@ -3,6 +3,7 @@ import { REASON } from '../api/conditions.ts';
 import { jitter, parseDuration } from '../api/duration.ts';
 import type { GitSource, GitSourceStatus } from '../api/git-source.ts';
 import { ANNOTATIONS, KINDS } from '../api/group.ts';
+import { parseKey } from '../api/object-key.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Clock } from '../runtime/clock.ts';
@@ -39,14 +40,34 @@ interface Context {
   deps: GitSourceReconcilerDeps;
   source: GitSource;
   status: GitSourceStatus;
+  intervalMs: number;
+  timeoutMs: number;
   call?: GitCallOptions;
   revisionChanged: boolean;
+}
+
+/** A duration of the spec; one stored past the CRD's validation stalls only this source. */
+function specDuration(field: string, text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms > 0))
+    throw new StalledError(
+      REASON.InvalidSpec,
+      `spec.${field} "${String(text).slice(0, 40)}" is not a duration above zero`,
+    );
+  return ms;
 }
 
 const validate: Step<Context> = {
   name: 'validate',
   async run(ctx) {
     if (ctx.source.spec.suspend) return { stop: true };
+    ctx.intervalMs = specDuration('interval', ctx.source.spec.interval ?? '1m');
+    ctx.timeoutMs = specDuration('timeout', ctx.source.spec.timeout ?? '60s');
     const refusal =
       refuseUrl(ctx.source.spec.url, ctx.deps.policy) ??
       (await refuseHost(ctx.source.spec.url, ctx.deps.policy));
@@ -62,7 +83,7 @@ const validate: Step<Context> = {
 const loadCredentials: Step<Context> = {
   name: 'loadCredentials',
   async run(ctx) {
-    const timeoutMs = parseDuration(ctx.source.spec.timeout ?? '60s');
+    const timeoutMs = ctx.timeoutMs;
     const secretName = ctx.source.spec.secretRef?.name;
     if (!secretName) {
       ctx.call = { timeoutMs, credentials: NO_CREDENTIALS };
@@ -132,11 +153,18 @@ export async function reconcileGitSource(
   deps: GitSourceReconcilerDeps,
   key: string,
 ): Promise<ReconcileResult> {
-  const [namespace, name] = key.split('/') as [string, string];
+  const { namespace, name } = parseKey(key);
   const source = await (deps.reads ?? liveReads(deps.kube)).source(namespace, name);
   if (!source) return {};
   const started = deps.clock.now();
-  const ctx: Context = { deps, source, status: structuredClone(source.status ?? {}), revisionChanged: false };
+  const ctx: Context = {
+    deps,
+    source,
+    status: structuredClone(source.status ?? {}),
+    intervalMs: 60_000,
+    timeoutMs: 60_000,
+    revisionChanged: false,
+  };
   const result = await runAndReport(STEPS, ctx, async (failure) => {
     await ctx.call?.credentials.cleanup();
     await writeStatus(ctx, failure);
@@ -145,7 +173,7 @@ export async function reconcileGitSource(
   if (ctx.revisionChanged) {
     deps.onRevision(namespace, name, ctx.status.artifact?.revision ?? '', started);
   }
-  return { requeueAfterMs: jitter(parseDuration(source.spec.interval ?? '1m'), deps.random()) };
+  return { requeueAfterMs: jitter(ctx.intervalMs, deps.random()) };
 }
 
 async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
@@ -180,6 +208,6 @@ async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
     const { reason, message } = describeFailure(failure, REASON.FetchFailed);
     await deps.events.emit(source, 'Warning', reason, message);
   } else if (ctx.revisionChanged) {
-    await deps.events.emit(source, 'Normal', 'NewArtifact', `stored artifact for revision ${revision}`);
+    await deps.events.emit(source, 'Normal', REASON.NewArtifact, `stored artifact for revision ${revision}`);
   }
 }

@@ -268,3 +268,92 @@ describe('apps removed from an AppGroup', () => {
     }
   });
 });
+
+describe('workloads the autoscaler may not scale (the same class as catalogue C8, C1)', () => {
+  it("leaves alone a workload that an inventory names but that is not the group's, or outside its namespace", async () => {
+    const ns = await newNamespace('autoscaler-own');
+    const other = await newNamespace('autoscaler-victim');
+    const o = shoalObjects(kube, ns);
+    const repo = await gitRepo({ 'apps/web.yaml': deployment('web', 2) });
+    // Two Deployments nobody gave to Shoal: one beside the group, one in another team's namespace.
+    for (const [name, namespace] of [
+      ['local', ns],
+      ['remote', other],
+    ] as const) {
+      await kube.apply({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'app', image: `registry.invalid/${name}:1` }] },
+          },
+        },
+      });
+    }
+    const shoal = await startShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      extraArgs: ['--allow-file-urls', '--autoscaler-sync-period=1s'],
+    });
+    try {
+      await o.source('repo', { url: repo.url, interval: '1h' });
+      await o.group('app', {
+        sourceRef: { name: 'repo' },
+        path: 'apps',
+        interval: '1h',
+        apps: [
+          { name: 'local', replicas: 0 },
+          { name: 'remote', replicas: 0 },
+        ],
+      });
+      await o.groupAt('app', await repo.head());
+      // Someone who may write the status subresource lists both in the inventory.
+      await kubectl(
+        '-n',
+        ns,
+        'patch',
+        'appgroup',
+        'app',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            inventory: [
+              { id: `${ns}_local_apps_Deployment`, v: 'v1' },
+              { id: `${other}_remote_apps_Deployment`, v: 'v1' },
+              { id: `${ns}_web_apps_Deployment`, v: 'v1' },
+            ],
+          },
+        }),
+      );
+      const apps = await waitFor('both refused', async () => {
+        const s = (await o.getGroup('app'))?.status?.apps ?? [];
+        return s.length === 2 && s.every((a) => /left alone/.test(a.reason ?? '')) ? s : undefined;
+      });
+      expect(apps.find((a) => a.name === 'local')?.reason).toContain(
+        `Deployment/${ns}/local is not this group's`,
+      );
+      expect(apps.find((a) => a.name === 'remote')?.reason).toContain(`namespace ${other} is not permitted`);
+      for (const [namespace, name] of [
+        [ns, 'local'],
+        [other, 'remote'],
+      ] as const) {
+        const d = await kube.get<{ spec: { replicas: number } }>({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace,
+          name,
+        });
+        expect(d?.spec.replicas, name).toBe(2);
+      }
+    } finally {
+      await shoal.stop();
+      await repo.remove();
+    }
+  });
+});

@@ -100,7 +100,9 @@ describe('malformed live state (catalogue D20)', () => {
         ? g
         : undefined;
     });
-    expect(o.ready(bad)?.message).toContain('dropped 2 malformed inventory entries');
+    // (The Ready message of the reconcile that dropped them says so too, until the next one: see the
+    // unit tests of the status; here another reconcile may already have followed.)
+    expect(o.ready(bad)?.status).toBe('True');
     const event = await waitFor('an InvalidInventory event', async () =>
       (
         await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', { namespace: ns })

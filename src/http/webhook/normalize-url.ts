@@ -4,7 +4,8 @@
  * `ssh://git@github.com:22/acme/deploy` and `git@github.com:acme/deploy.git` all give
  * `github.com/acme/deploy`; `file:///srv/repo` gives `/srv/repo`. Pure.
  */
-export function normalizeRepoUrl(raw: string): string | undefined {
+export function normalizeRepoUrl(raw: unknown): string | undefined {
+  if (typeof raw !== 'string') return undefined;
   const url = raw.trim();
   if (url === '') return undefined;
   let host: string;
@@ -21,7 +22,12 @@ export function normalizeRepoUrl(raw: string): string | undefined {
       return undefined;
     }
     host = parsed.protocol === 'file:' ? '' : parsed.hostname;
-    path = decodeURIComponent(parsed.pathname);
+    try {
+      path = decodeURIComponent(parsed.pathname);
+    } catch {
+      // A malformed escape (in a payload, or in one GitSource's URL) must not fail other requests.
+      path = parsed.pathname;
+    }
   }
   path = path
     .replace(/\/+$/, '')

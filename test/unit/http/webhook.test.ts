@@ -15,6 +15,10 @@ describe('normalizeRepoUrl', () => {
     ['file:///srv/repos/deploy.git', '/srv/repos/deploy'],
     ['', undefined],
     ['not a url', undefined],
+    // A malformed escape in one source's URL or a payload must not throw (it failed every request).
+    ['https://github.com/acme/%E0%A4%A.git', 'github.com/acme/%e0%a4%a'],
+    [undefined, undefined],
+    [42, undefined],
   ])('%s -> %s', (url, expected) => expect(normalizeRepoUrl(url)).toBe(expected));
 });
 
