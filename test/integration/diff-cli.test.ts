@@ -1,14 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { useCluster } from '../support/cluster.ts';
+import { REAL_WORLD } from '../support/fixtures.ts';
 import { shoalCli } from '../support/shoal-cli.ts';
 
 const { cp, kubectl, newNamespace } = useCluster();
-const root = resolve(import.meta.dirname, '..', '..');
-const realWorld = resolve(root, '..', 'shared', 'testdata', 'real-world');
+const realWorld = REAL_WORLD;
 
 const shoal = (...args: string[]) => shoalCli(cp.kubeconfig, ...args);
 

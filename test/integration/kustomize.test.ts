@@ -1,13 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
+import { REAL_WORLD } from '../support/fixtures.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 
 const { cp, kube, newNamespace } = useCluster();
-const realWorld = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'testdata', 'real-world');
+const realWorld = REAL_WORLD;
 
 /** A published example's files, under `prefix` in the test repository. */
 async function example(name: string, prefix: string): Promise<Record<string, string>> {

@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
+import { REAL_WORLD } from '../support/fixtures.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, kubectl, newNamespace } = useCluster();
-const realWorld = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'testdata', 'real-world');
+const realWorld = REAL_WORLD;
 const read = (...p: string[]) => readFile(join(realWorld, ...p), 'utf8');
 
 // Published manifests, byte for byte: Online Boutique (35 documents), the sample-controller CRD with

@@ -1,23 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
+import { REAL_WORLD } from '../support/fixtures.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, kubectl, newNamespace } = useCluster();
-const podinfo = resolve(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'testdata',
-  'real-world',
-  'podinfo-kustomize',
-);
+const podinfo = join(REAL_WORLD, 'podinfo-kustomize');
 
 const deployment = (name: string, replicas?: number) => `apiVersion: apps/v1
 kind: Deployment
