@@ -8,16 +8,16 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { AutoscalingPolicy } from '../src/api/app-group.ts';
 import { allocate, type BudgetApp } from '../src/autoscale/budget.ts';
+import { decide } from '../src/autoscale/decide.ts';
+import { resolvePolicy } from '../src/autoscale/policy.ts';
+import { settle } from '../src/autoscale/settle.ts';
 import {
   type AppObservation,
   type AppState,
   DEFAULT_ENGINE_OPTIONS,
-  decide,
   initialState,
   type PodObservation,
-  resolvePolicy,
-  settle,
-} from '../src/autoscale/engine.ts';
+} from '../src/autoscale/types.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({

@@ -5,6 +5,7 @@
 // the app's scale-down window is 0 so both directions are measured. Prints figures; never fails on them.
 //
 //   npm run bench -- autoscale-tier-b [--changes 6] [--period 15s] [--json out.json]
+import { listPodMetrics } from '../src/metrics/pod-metrics.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -159,7 +160,7 @@ try {
       `${USAGE_ANNOTATIONS.cpu}=${cpu}m`,
     ]);
     await until('metrics.k8s.io reports the new usage', async () => {
-      const m = await kube.listPodMetrics(ns, 'app=web');
+      const m = await listPodMetrics(kube, ns, 'app=web');
       const byPod = new Map(m.map((p) => [p.metadata.name, parseMilli(p.containers[0]?.usage.cpu ?? '0')]));
       return pods.every((p) => Math.abs((byPod.get(p) ?? -1) - cpu) < cpu * 0.05 + 1);
     });

@@ -4,8 +4,10 @@ import { describeRef, groupOf, type ObjectRef, refOf, versionOf } from '../api/o
 import type { Kube, KubernetesObject } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { KubeObject, RenderedObject } from '../render/parse-manifests.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
+import { poll } from '../runtime/poll.ts';
 import { byRank, isFirstStage, sortForApply } from './apply-order.ts';
 import { waitForCrds } from './wait-crds.ts';
 
@@ -23,6 +25,8 @@ export interface AppliedObject {
 
 export interface ApplyStagedOptions {
   fieldManager: string;
+  /** Time for the waits (CRDs Established, a forced delete finished). */
+  clock: Clock;
   /** How long to wait for CRDs of the first stage to become Established. */
   crdTimeoutMs: number;
   /** Called after each confirmed write, so a caller can record progress (inventory). */
@@ -34,7 +38,7 @@ export interface ApplyStagedOptions {
   beforeWrite?: (existing: readonly RenderedObject[]) => Promise<ReadonlySet<RenderedObject>>;
 }
 
-export const DEFAULT_APPLY_STAGED_OPTIONS: ApplyStagedOptions = {
+export const DEFAULT_APPLY_STAGED_OPTIONS: Omit<ApplyStagedOptions, 'clock'> = {
   fieldManager: FIELD_MANAGERS.sync,
   crdTimeoutMs: 60_000,
 };
@@ -111,7 +115,7 @@ async function applyOne(
   const creating = !dry.recreate && !dry.result?.metadata?.resourceVersion;
   let applied: KubernetesObject;
   try {
-    if (dry.recreate) await deleteAndWait(kube, obj);
+    if (dry.recreate) await deleteAndWait(kube, obj, opts.clock);
     if (dry.item.replicas && !creating) await handOverReplicas(kube, obj, dry.item.replicas.initial);
     const body = dry.item.replicas && creating ? withReplicas(obj, dry.item.replicas.initial) : obj;
     applied = await kube.apply(body, { fieldManager: opts.fieldManager, force: true, dryRun: false });
@@ -146,20 +150,20 @@ async function applyOne(
 }
 
 /** Deletes `obj` and waits until the API server no longer has it (its finalizers are done). */
-async function deleteAndWait(kube: Kube, obj: KubeObject, timeoutMs = 60_000): Promise<void> {
+async function deleteAndWait(kube: Kube, obj: KubeObject, clock: Clock, timeoutMs = 60_000): Promise<void> {
   const ref = refOf(obj);
   await kube.delete(obj).catch((err: unknown) => {
     if (KubeApiError.from(err).code !== 404) throw err;
   });
-  const deadline = Date.now() + timeoutMs;
-  while ((await kube.get(ref)) !== undefined) {
-    if (Date.now() > deadline)
-      throw new ReconcileError(
+  await poll(
+    { clock, intervalMs: 100, timeoutMs },
+    async () => ((await kube.get(ref)) === undefined ? true : undefined),
+    () =>
+      new ReconcileError(
         REASON.ApplyFailed,
         `${describeRef(ref)} was not deleted within ${timeoutMs / 1000}s`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      ),
+  );
 }
 
 function withReplicas(obj: KubeObject, replicas: number): KubeObject {
@@ -214,9 +218,9 @@ async function handOverReplicas(kube: Kube, obj: KubeObject, initial: number): P
 export async function applyStaged(
   kube: Kube,
   objects: readonly RenderedObject[],
-  options: Partial<ApplyStagedOptions> = {},
+  options: Partial<ApplyStagedOptions> & Pick<ApplyStagedOptions, 'clock'>,
 ): Promise<AppliedObject[]> {
-  const opts = { ...DEFAULT_APPLY_STAGED_OPTIONS, ...options };
+  const opts: ApplyStagedOptions = { ...DEFAULT_APPLY_STAGED_OPTIONS, ...options };
   const sorted = sortForApply(objects);
   const first = sorted.filter((i) => isFirstStage(i.object));
   const rest = sorted.filter((i) => !isFirstStage(i.object));
@@ -238,7 +242,7 @@ export async function applyStaged(
     results.push(...(await mapLimit(run, APPLY_CONCURRENCY, (d) => applyOne(kube, d, opts, adopted))));
   }
   const crds = firstObjects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
-  if (crds.length > 0) await waitForCrds(kube, crds, opts.crdTimeoutMs);
+  if (crds.length > 0) await waitForCrds(kube, crds, { clock: opts.clock, timeoutMs: opts.crdTimeoutMs });
 
   const redo = await dryRunAll(
     kube,

@@ -7,7 +7,7 @@
  */
 
 import { formatMilli } from '../api/quantity.ts';
-import { RESOURCES, type ResourceAmounts } from './engine.ts';
+import { RESOURCES, type ResourceAmounts } from './types.ts';
 
 export interface BudgetApp {
   name: string;

@@ -6,11 +6,13 @@
 import type { AutoscalingPolicy, MetricSpec } from '../api/app-group.ts';
 import { parseMilli } from '../api/quantity.ts';
 import { allocate, type BudgetApp, budgetStatus } from './budget.ts';
+import { decide } from './decide.ts';
+import { resolvePolicy } from './policy.ts';
+import { settle } from './settle.ts';
 import {
   type AppDecision,
   type AppState,
   DEFAULT_ENGINE_OPTIONS,
-  decide,
   type EngineOptions,
   initialState,
   type MetricReading,
@@ -18,9 +20,7 @@ import {
   type PodObservation,
   type ResolvedPolicy,
   type ResourceAmounts,
-  resolvePolicy,
-  settle,
-} from './engine.ts';
+} from './types.ts';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';

@@ -28,6 +28,13 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
+  readonly stepDuration = new Histogram({
+    name: 'shoal_reconcile_step_duration_seconds',
+    help: 'Duration of one named step of a reconcile (render, apply, prune...).',
+    labelNames: ['kind', 'step'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly workqueueDepth = new Gauge({
     name: 'shoal_workqueue_depth',
     help: 'Keys waiting in the work queue.',

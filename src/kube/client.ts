@@ -2,29 +2,31 @@ import {
   ApiException,
   AppsV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
   type V1APIResource,
 } from '@kubernetes/client-node';
+import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
+import { PooledKubeConfig } from './kube-config.ts';
 import { Informer } from './list-watch.ts';
 
-/**
- * The shape Shoal's own types satisfy. client-node's KubernetesObject types timestamps as Date, which
- * a JSON body never holds; this wrapper takes and returns plain JSON shapes instead.
- */
-export interface KubernetesObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
-}
-
+// client-node's KubernetesObject types timestamps as Date, which a JSON body never holds; this
+// wrapper takes and returns plain JSON shapes (api/object.ts) instead.
 type ClientObject = import('@kubernetes/client-node').KubernetesObject;
 const asClient = (o: KubernetesObject) => o as unknown as ClientObject;
 
-export type ScalableKind = 'Deployment' | 'StatefulSet';
+/** One write of a workload's replicas through its scale subresource. */
+export interface ScaleWrite {
+  kind: ScalableKind;
+  namespace: string;
+  name: string;
+  replicas: number;
+  /** The field manager that owns the count from now on. */
+  fieldManager: string;
+}
 
 /** What the autoscaler reads of a scale subresource. */
 export interface Scale {
@@ -33,58 +35,6 @@ export interface Scale {
   /** The workload's pod selector, serialised (`app=web,tier in (a,b)`). */
   selector: string;
   resourceVersion: string;
-}
-
-/** metrics.k8s.io/v1beta1 PodMetrics, as JSON. */
-export interface PodMetrics {
-  metadata: { name: string; namespace?: string };
-  timestamp: string;
-  window: string;
-  containers: { name: string; usage: Record<string, string> }[];
-}
-
-/** How to reach the API server: a kubeconfig file (and context), or the in-cluster service account. */
-export type KubeConfigSource = { kubeconfig: string; context?: string } | { inCluster: true };
-
-/** Connection pools kept per distinct TLS identity and server; a handful at most in practice. */
-const POOL_LIMIT = 32;
-
-/**
- * client-node 2.x builds a new undici Agent for every request, so every request opens a new
- * connection and, over TLS, does a full handshake (with a client certificate, on both sides). This
- * KubeConfig hands out one pooled, keep-alive dispatcher per server and TLS options instead.
- */
-export class PooledKubeConfig extends KubeConfig {
-  readonly #pools = new Map<string, unknown>();
-
-  constructor() {
-    super();
-    const create = (this as unknown as { createDispatcher: (c: unknown, o: unknown) => unknown })
-      .createDispatcher;
-    (this as unknown as { createDispatcher: (c: unknown, o: unknown) => unknown }).createDispatcher = (
-      cluster,
-      agentOptions,
-    ) => {
-      const key = JSON.stringify([(cluster as { server?: string } | null)?.server, agentOptions]);
-      let pool = this.#pools.get(key);
-      if (pool === undefined) {
-        if (this.#pools.size >= POOL_LIMIT) this.#pools.clear();
-        pool = create.call(this, cluster, agentOptions);
-        this.#pools.set(key, pool);
-      }
-      return pool;
-    };
-  }
-}
-
-export function loadKubeConfig(source: KubeConfigSource): KubeConfig {
-  const kc = new PooledKubeConfig();
-  if ('inCluster' in source) kc.loadFromCluster();
-  else {
-    kc.loadFromFile(source.kubeconfig);
-    if (source.context) kc.setCurrentContext(source.context);
-  }
-  return kc;
 }
 
 export interface ApplyOptions {
@@ -172,13 +122,8 @@ export class Kube {
    * Sets a workload's replicas through its scale subresource with server-side apply, as
    * `fieldManager` (forced: the count is that manager's to decide).
    */
-  async applyScale(
-    kind: ScalableKind,
-    namespace: string,
-    name: string,
-    replicas: number,
-    fieldManager: string,
-  ) {
+  async applyScale(options: ScaleWrite): Promise<void> {
+    const { kind, namespace, name, replicas, fieldManager } = options;
     this.#writable();
     const body = {
       apiVersion: 'autoscaling/v1',
@@ -193,20 +138,6 @@ export class Kube {
         ? this.#apps.patchNamespacedDeploymentScale(params, headers)
         : this.#apps.patchNamespacedStatefulSetScale(params, headers),
     );
-  }
-
-  /** metrics.k8s.io PodMetrics of the pods a selector picks (what the HPA's metrics client lists). */
-  async listPodMetrics(namespace: string, labelSelector: string): Promise<PodMetrics[]> {
-    const list = (await translate(
-      this.#custom.listNamespacedCustomObject({
-        group: 'metrics.k8s.io',
-        version: 'v1beta1',
-        namespace,
-        plural: 'pods',
-        labelSelector,
-      }),
-    )) as { items?: PodMetrics[] };
-    return list.items ?? [];
   }
 
   /**
@@ -411,4 +342,6 @@ export class Kube {
   }
 }
 
+export type { KubernetesObject } from '../api/object.ts';
+export { type KubeConfigSource, loadKubeConfig, PooledKubeConfig } from './kube-config.ts';
 export { ApiException };

@@ -1,13 +1,13 @@
 import type { AppGroup } from '../api/app-group.ts';
 import { keyOf } from '../api/object-key.ts';
 import { policyViolation } from '../apply/tenancy.ts';
-import { Autoscaler } from '../autoscale/autoscaler.ts';
-import { PrometheusClient } from '../autoscale/sources.ts';
 import type { RunConfig } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import { PrometheusClient } from '../metrics/prometheus.ts';
 import { tenantOf } from '../reconcile/app-group-context.ts';
+import { type AutoscaleDeps, AutoscaleMemory } from '../reconcile/autoscale-reconciler.ts';
 import type { CachedReads } from '../reconcile/cached-reads.ts';
 import type { DriftWatcher } from '../reconcile/drift-watcher.ts';
 import { ownsReplicas } from '../render/replica-ownership.ts';
@@ -16,6 +16,7 @@ import { type GuardReport, guard } from '../runtime/guard.ts';
 import type { InformerLike } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
 import type { WorkQueue } from '../runtime/work-queue.ts';
+import { stepObserver } from './controllers.ts';
 
 /** Groups with apps to scale, or with decisions in status still to clear; no other group costs a reconcile. */
 export const isScaled = (g: AppGroup): boolean =>
@@ -38,9 +39,10 @@ export function autoscaling(o: {
   drift: () => DriftWatcher;
   queue: WorkQueue;
   report: GuardReport;
-}): Autoscaler {
+}): AutoscaleDeps {
   const a = o.config.autoscaler;
-  const autoscaler = new Autoscaler({
+  const memory = new AutoscaleMemory(o.metrics.autoscaler);
+  const deps: AutoscaleDeps = {
     kube: o.kube,
     clock: o.clock,
     events: o.events,
@@ -55,7 +57,7 @@ export function autoscaling(o: {
     group: (namespace, name) => o.reads.group(namespace, name),
     wrote: (group, resourceVersion) => o.reads.wrote(group, resourceVersion),
     cached: (apiVersion, kind, namespace) => o.drift().cached(apiVersion, kind, namespace),
-    prometheus: new PrometheusClient({ hosts: o.config.urlPolicy }),
+    prometheus: new PrometheusClient({ hosts: o.config.urlPolicy, clock: o.clock }),
     ...(a.prometheusAddress ? { defaultPrometheusAddress: a.prometheusAddress } : {}),
     forbidden: (group, workload) =>
       policyViolation(
@@ -64,7 +66,9 @@ export function autoscaling(o: {
         o.config.tenancy,
       ),
     metrics: o.metrics.autoscaler,
-  });
+    memory,
+    observeStep: stepObserver('Autoscale', o.metrics, o.log),
+  };
   const signatures = new Map<string, string>();
   const signature = (g: AppGroup) => JSON.stringify([g.metadata.generation, g.status?.inventory ?? []]);
   o.groups.on(
@@ -97,10 +101,10 @@ export function autoscaling(o: {
       'autoscale delete',
       (g: AppGroup) => {
         signatures.delete(keyOf(g));
-        autoscaler.forget(keyOf(g));
+        memory.forget(keyOf(g));
       },
       o.report,
     ),
   );
-  return autoscaler;
+  return deps;
 }

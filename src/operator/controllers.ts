@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { REASON } from '../api/conditions.ts';
 import type { Metrics } from '../http/metrics.ts';
+import type { StepObserver } from '../reconcile/run-steps.ts';
 import { type Reconcile, runWorkers } from '../runtime/controller.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
@@ -16,6 +17,17 @@ const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(REASON));
 /** A reason as a metric label: Shoal's closed vocabulary, anything else is Other. Pure. */
 export function reasonLabel(reason: string): string {
   return KNOWN_REASONS.has(reason) ? reason : 'Other';
+}
+
+/** A StepObserver for one kind: each step's duration in the histogram and a debug line in the log. */
+export function stepObserver(kind: ControllerKind, metrics: Metrics, log: Log): StepObserver {
+  return (step) => {
+    const end = metrics.stepDuration.startTimer({ kind, step });
+    return (outcome) => {
+      const seconds = end();
+      log({ level: 'debug', msg: 'step', step, outcome, ms: Math.round(seconds * 1000) });
+    };
+  };
 }
 
 /**

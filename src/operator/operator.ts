@@ -10,6 +10,7 @@ import { Metrics } from '../http/metrics.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
+import { reconcileAutoscale } from '../reconcile/autoscale-reconciler.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
 import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
@@ -24,7 +25,7 @@ import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
 import { autoscaling, isScaled } from './autoscale.ts';
 import { ownCaches } from './caches.ts';
 import { CommitLatency } from './commit-latency.ts';
-import { controller } from './controllers.ts';
+import { controller, stepObserver } from './controllers.ts';
 import { driftWatch } from './drift-watch.ts';
 import { gitGarbageCollection } from './git-gc.ts';
 import { enqueueWhen, needsReconcile } from './triggers.ts';
@@ -118,6 +119,7 @@ export async function runOperator(
     limits: DEFAULT_SOURCE_LIMITS,
     observer: metrics.git,
     lsRemoteShareMs: 1_000,
+    clock,
   });
   const parser = new ManifestParser();
   const queues = {
@@ -150,7 +152,7 @@ export async function runOperator(
       if (group && isScaled(group)) queues.Autoscale.add(key);
     },
   });
-  const autoscaler = autoscaling({
+  const autoscaleDeps = autoscaling({
     kube,
     config,
     clock,
@@ -174,6 +176,7 @@ export async function runOperator(
     random: Math.random,
     credentialsDir: join(config.cacheDir, 'credentials'),
     reads: caches.reads,
+    observeStep: stepObserver('GitSource', metrics, log),
     onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => {
       latency.detected(namespace, name, revision, detectedAt);
       for (const g of caches.groups.list(namespace)) {
@@ -207,6 +210,7 @@ export async function runOperator(
     cachedObjects: (apiVersion: string, kind: string, namespace?: string) =>
       drift.watcher.cached(apiVersion, kind, namespace),
     claims: (id: string) => caches.inventories.claims(id),
+    observeStep: stepObserver('AppGroup', metrics, log),
     sourceRetryMs: 5_000,
     ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
   };
@@ -217,7 +221,9 @@ export async function runOperator(
   manager.add(
     controller('AppGroup', queues.AppGroup, (key) => reconcileAppGroup(appGroupDeps, key), workers),
   );
-  manager.add(controller('Autoscale', queues.Autoscale, (key) => autoscaler.reconcile(key), workers));
+  manager.add(
+    controller('Autoscale', queues.Autoscale, (key) => reconcileAutoscale(autoscaleDeps, key), workers),
+  );
   manager.add(drift.runnable);
   manager.add(gitGarbageCollection(git, { sources: caches.sources, clock, log, report }));
   const webhooks = config.webhookAddr

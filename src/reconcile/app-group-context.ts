@@ -15,6 +15,7 @@ import type { RenderCache } from '../render/render-cache.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { GitCache } from '../source/git-cache.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
+import type { StepObserver } from './run-steps.ts';
 
 export interface AppGroupReconcilerDeps {
   kube: Kube;
@@ -46,6 +47,8 @@ export interface AppGroupReconcilerDeps {
   claims?: (id: string) => readonly string[];
   /** Reads AppGroups and GitSources (from the informer caches, in the operator); default: GET. */
   reads?: CachedReads;
+  /** Told of every step (its name and duration, for the log and a histogram). */
+  observeStep?: StepObserver;
 }
 
 /** One reconcile of one AppGroup: what its steps found so far. */

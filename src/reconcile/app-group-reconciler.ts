@@ -47,7 +47,12 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
     objects: [],
     applied: [],
   };
-  const result = await runAndReport(APP_GROUP_STEPS, ctx, (failure) => report(ctx, failure, started));
+  const result = await runAndReport(
+    APP_GROUP_STEPS,
+    ctx,
+    (failure) => report(ctx, failure, started),
+    deps.observeStep,
+  );
   if (result.stop) return {};
   const interval = jitter(ctx.intervalMs, deps.random());
   return { requeueAfterMs: Math.min(interval, result.requeueAfterMs ?? interval) };

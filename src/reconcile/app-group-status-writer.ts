@@ -21,7 +21,13 @@ export async function writeGroupStatus(
   const { apps: _a, budget: _b, ...next } = status;
   let result: Awaited<ReturnType<typeof writeStatusIfChanged>>;
   try {
-    result = await writeStatusIfChanged(deps.kube, statusRefOf(KINDS.AppGroup.plural, group), previous, next);
+    result = await writeStatusIfChanged(
+      deps.kube,
+      statusRefOf(KINDS.AppGroup.plural, group),
+      previous,
+      next,
+      deps.clock,
+    );
   } catch (err) {
     const e = KubeApiError.from(err);
     const message = `could not write the AppGroup's status (${e.code || 'no answer'} ${e.reason}): ${e.message}`;

@@ -202,6 +202,7 @@ export const apply: Step<Context> = {
     ctx.deps.memo.forget(memoKey);
     const ownInventory = new Set(ctx.inventory.entries.map((e) => e.entry.id));
     ctx.applied = await applyStaged(ctx.applier, ctx.objects, {
+      clock: ctx.deps.clock,
       onApplied: (a) => ctx.applied.push(a),
       beforeWrite: (existing) =>
         checkOwnership(ctx.applier, existing, {

@@ -18,7 +18,7 @@ import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
 import { describeFailure, summarizeFailure, summarizeSuccess } from '../status/summarize.ts';
 import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
-import { runAndReport, type Step } from './run-steps.ts';
+import { runAndReport, type Step, type StepObserver } from './run-steps.ts';
 
 export interface GitSourceReconcilerDeps {
   kube: Kube;
@@ -29,9 +29,10 @@ export interface GitSourceReconcilerDeps {
   random: () => number;
   /** Where credential files live while a reconcile runs (removed afterwards). */
   credentialsDir: string;
-  /** Told when a source has a new revision, so the AppGroups using it reconcile at once. */
   /** Reads GitSources (from the informer cache, in the operator); default: GET. */
   reads?: CachedReads;
+  /** Told of every step (its name and duration, for the log and a histogram). */
+  observeStep?: StepObserver;
   /** A new revision was stored; `detectedAt` is when the reconcile that found it began. */
   onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
 }
@@ -165,10 +166,15 @@ export async function reconcileGitSource(
     timeoutMs: 60_000,
     revisionChanged: false,
   };
-  const result = await runAndReport(STEPS, ctx, async (failure) => {
-    await ctx.call?.credentials.cleanup();
-    await writeStatus(ctx, failure);
-  });
+  const result = await runAndReport(
+    STEPS,
+    ctx,
+    async (failure) => {
+      await ctx.call?.credentials.cleanup();
+      await writeStatus(ctx, failure);
+    },
+    deps.observeStep,
+  );
   if (result.stop) return {};
   if (ctx.revisionChanged) {
     deps.onRevision(namespace, name, ctx.status.artifact?.revision ?? '', started);
@@ -202,6 +208,7 @@ async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
     statusRefOf(KINDS.GitSource.plural, source),
     source.status,
     { ...base, conditions },
+    deps.clock,
   );
   if (written.wrote) deps.reads?.wrote(source, written.resourceVersion);
   if (failure !== undefined) {

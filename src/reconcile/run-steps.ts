@@ -12,14 +12,32 @@ export interface Step<C> {
 }
 
 /**
+ * Told when each step starts; the function it returns is called when the step ends (its duration
+ * goes to shoal_reconcile_step_duration_seconds{kind,step}, its name to the log).
+ */
+export type StepObserver = (step: string) => (outcome: 'ok' | 'error') => void;
+
+/**
  * Runs `steps` in order against one context. Stops at the first error (rethrown, with the step name
  * added to nothing: the error classes carry their own reason) or at a step that returns `stop`, and
  * merges the results otherwise (fluxcd/source-controller's list of reconcilers).
  */
-export async function runSteps<C>(steps: readonly Step<C>[], ctx: C): Promise<StepResult> {
+export async function runSteps<C>(
+  steps: readonly Step<C>[],
+  ctx: C,
+  observer?: StepObserver,
+): Promise<StepResult> {
   let merged: StepResult = {};
   for (const step of steps) {
-    const result = await step.run(ctx);
+    const done = observer?.(step.name);
+    let result: StepResult | undefined;
+    try {
+      result = await step.run(ctx);
+    } catch (err) {
+      done?.('error');
+      throw err;
+    }
+    done?.('ok');
     if (result?.requeueAfterMs !== undefined) {
       merged = {
         ...merged,
@@ -40,11 +58,12 @@ export async function runAndReport<C>(
   steps: readonly Step<C>[],
   ctx: C,
   report: (failure: unknown) => Promise<void>,
+  observer?: StepObserver,
 ): Promise<StepResult> {
   let failure: unknown;
   let result: StepResult = {};
   try {
-    result = await runSteps(steps, ctx);
+    result = await runSteps(steps, ctx, observer);
   } catch (err) {
     failure = err;
   } finally {

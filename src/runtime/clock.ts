@@ -34,6 +34,11 @@ export const realClock: Clock = {
   },
 };
 
+/** Resolves after `ms` on `clock` (a FakeClock resolves it when advanced past it). */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.after(ms, resolve));
+}
+
 /** A manually advanced clock for tests: timers fire only inside `advance`. */
 export class FakeClock implements Clock {
   #now: number;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
 import type { SizeLimits } from '../api/limits.ts';
-import { clampTimerMs } from '../runtime/clock.ts';
+import { type Clock, clampTimerMs, realClock } from '../runtime/clock.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { GitCredentials } from './credentials.ts';
 import { classifyGitError } from './git-errors.ts';
@@ -36,6 +36,8 @@ export interface GitCacheOptions {
   observer?: GitObserver;
   /** ls-remote results are shared for this long between sources of one URL and credentials. */
   lsRemoteShareMs: number;
+  /** Time for timeouts, the transfer watch and garbage collection (default: the real clock). */
+  clock?: Clock;
 }
 
 /** Per-call settings: the source's timeout and its credentials. */
@@ -74,8 +76,11 @@ export class GitCache {
   /** Commits already checked out, by mirror and commit: a second source of one revision costs no git. */
   readonly #known = new Map<string, FetchedArtifact>();
 
+  readonly #clock: Clock;
+
   constructor(options: GitCacheOptions) {
     this.#opts = options;
+    this.#clock = options.clock ?? realClock;
   }
 
   #git(
@@ -97,10 +102,12 @@ export class GitCache {
     // set here are allowed by name, and its unsafe-option guard is opened only for the credential
     // mechanisms this call uses (values Shoal wrote, never text from a repository or a spec).
     const timeoutMs = clampTimerMs(call.timeoutMs);
+    const expired = new AbortController();
+    this.#clock.after(timeoutMs, () => expired.abort(new Error(`git timed out after ${timeoutMs} ms`)));
     return simpleGit({
       baseDir,
       binary: GIT_GROUP,
-      abort: stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs),
+      abort: stop ? AbortSignal.any([expired.signal, stop]) : expired.signal,
       timeout: { block: timeoutMs },
       allowEnvironment: Object.keys(env),
       unsafe: {
@@ -163,7 +170,7 @@ export class GitCache {
     fresh = false,
   ): Promise<Map<string, string>> {
     const key = `${url}\n${call.credentials.key}\n${patterns.join(' ')}`;
-    const now = Date.now();
+    const now = this.#clock.now().getTime();
     const shared = this.#lsRemote.get(key);
     if (!fresh && shared && now - shared.at < this.#opts.lsRemoteShareMs) return shared.result;
     const result = this.#timed('ls-remote', async () => {
@@ -242,14 +249,18 @@ export class GitCache {
     const cap = this.#opts.limits.maxTotalBytes;
     const stop = new AbortController();
     let over: number | undefined;
-    const watch = setInterval(() => {
-      void incomingBytes(mirror).then((bytes) => {
-        if (bytes > cap && over === undefined) {
-          over = bytes;
-          stop.abort();
-        }
+    let cancelWatch = () => {};
+    const watch = () => {
+      cancelWatch = this.#clock.after(TRANSFER_CHECK_MS, () => {
+        void incomingBytes(mirror).then((bytes) => {
+          if (bytes > cap && over === undefined) {
+            over = bytes;
+            stop.abort();
+          } else if (!stop.signal.aborted) watch();
+        });
       });
-    }, TRANSFER_CHECK_MS);
+    };
+    watch();
     try {
       return await this.#timed('fetch', async () => {
         const fetching = this.#git(mirror, call, {}, stop.signal);
@@ -285,7 +296,8 @@ export class GitCache {
       }
       return this.#failed(err);
     } finally {
-      clearInterval(watch);
+      stop.abort();
+      cancelWatch();
     }
   }
 
@@ -329,7 +341,7 @@ export class GitCache {
     keepDigests: ReadonlySet<string>,
     graceMs: number,
   ): Promise<{ artifacts: number; mirrors: number }> {
-    const cutoff = Date.now() - graceMs;
+    const cutoff = this.#clock.now().getTime() - graceMs;
     const removed = { artifacts: 0, mirrors: 0 };
     const keep = new Set([...keepDigests].map((d) => d.replace(/^sha256:/, '')));
     for (const [folder, field] of [

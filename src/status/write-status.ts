@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
+import { type Clock, sleep } from '../runtime/clock.ts';
 
 /** Status writes answered 409 are sent again this many times in all, with a growing pause. */
 const CONFLICT_RETRIES = 5;
@@ -34,6 +34,7 @@ export async function writeStatusIfChanged(
   ref: StatusRef,
   previous: unknown,
   next: object,
+  clock: Clock,
 ): Promise<{ wrote: false } | { wrote: true; resourceVersion: string | undefined }> {
   if (isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? {})), JSON.parse(JSON.stringify(next))))
     return { wrote: false };
@@ -44,7 +45,7 @@ export async function writeStatusIfChanged(
       // A conflict (someone else wrote the object meanwhile) is retried in place a few times: the
       // merge patch carries no resourceVersion, so sending it again is the re-get-and-retry.
       if (!(err instanceof KubeApiError && err.code === 409) || attempt >= CONFLICT_RETRIES) throw err;
-      await sleep(CONFLICT_BACKOFF_MS * attempt);
+      await sleep(clock, CONFLICT_BACKOFF_MS * attempt);
     }
   }
 }

@@ -3,6 +3,7 @@
  * metrics-server through metrics.k8s.io, a controller-manager that makes the pods, and Shoal deciding
  * the replica count every sync period (3 s here) and syncing Git meanwhile.
  */
+import { listPodMetrics } from '../../src/metrics/pod-metrics.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppStatus } from '../../src/api/app-group.ts';
 import { parseMilli } from '../../src/api/quantity.ts';
@@ -74,7 +75,7 @@ describe('autoscaling on tier B (metrics-server usage, scale subresource writes)
     await waitFor(
       `metrics.k8s.io reports ${cpu}`,
       async () => {
-        const m = await kube.listPodMetrics(ns, 'app=web');
+        const m = await listPodMetrics(kube, ns, 'app=web');
         const byPod = new Map(m.map((p) => [p.metadata.name, p.containers[0]?.usage.cpu ?? '']));
         return names.every((n) => {
           const v = byPod.get(n);

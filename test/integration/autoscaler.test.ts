@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppGroup, AppSpec, AppStatus } from '../../src/api/app-group.ts';
-import { PrometheusClient, perPodValues, singleValue } from '../../src/autoscale/sources.ts';
+import { perPodValues, singleValue } from '../../src/autoscale/readings.ts';
+import { PrometheusClient } from '../../src/metrics/prometheus.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';

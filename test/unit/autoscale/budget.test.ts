@@ -136,7 +136,10 @@ describe('simulate: the group form', () => {
 
 describe('engine: a lasting budget limit', () => {
   it('keeps ScalingLimited/GroupBudgetLimit with its first transition time, decision after decision', async () => {
-    const { decide, initialState, resolvePolicy, settle } = await import('../../../src/autoscale/engine.ts');
+    const { decide } = await import('../../../src/autoscale/decide.ts');
+    const { initialState } = await import('../../../src/autoscale/types.ts');
+    const { resolvePolicy } = await import('../../../src/autoscale/policy.ts');
+    const { settle } = await import('../../../src/autoscale/settle.ts');
     const policy = resolvePolicy({
       minReplicas: 1,
       maxReplicas: 20,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatMilli, parseMilli } from '../../../src/api/quantity.ts';
-import { observePods, type PodJson, podRequests, redactUrl } from '../../../src/autoscale/sources.ts';
+import { observePods, type PodJson, podRequests } from '../../../src/autoscale/readings.ts';
+import { redactUrl } from '../../../src/metrics/prometheus.ts';
 
 describe('quantities in milli-units (Quantity.MilliValue)', () => {
   it.each<[string | number, number]>([
