@@ -5,27 +5,18 @@
 // the app's scale-down window is 0 so both directions are measured. Prints figures; never fails on them.
 //
 //   npm run bench -- autoscale-tier-b [--changes 6] [--period 15s] [--json out.json]
-import { listPodMetrics } from '../src/metrics/pod-metrics.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parseMilli } from '../src/api/quantity.ts';
-import { parseRunConfig } from '../src/config.ts';
-import { Kube, loadKubeConfig } from '../src/kube/client.ts';
-import { runOperator } from '../src/operator/operator.ts';
-import {
-  ensureBinaries,
-  ensureKustomize,
-  ensureTierB,
-  installCrds,
-  kubectl,
-  startControlPlane,
-  stopControlPlane,
-} from '../test/controlplane/control-plane.ts';
-import { startTierB, USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
+import { listPodMetrics } from '../src/metrics/pod-metrics.ts';
+import { kubectl } from '../test/controlplane/control-plane.ts';
+import { USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
+import { shoalObjects } from '../test/support/objects.ts';
+import { startOperator } from '../test/support/operator.ts';
+import { startCluster } from '../test/support/test-cluster.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { percentile } from './stats.ts';
 
@@ -38,14 +29,9 @@ const { values } = parseArgs({
   },
 });
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
-const [binDir, tierB, kustomize] = await Promise.all([
-  ensureBinaries(say),
-  ensureTierB(say),
-  ensureKustomize(say),
-]);
-const cp = await startControlPlane({ dir, binDir, log: say });
-const ns = 'bench';
+const cluster = await startCluster({ log: say, tierB: true });
+const cp = cluster.state;
+const ns = await cluster.newNamespace('bench');
 const deployment = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -58,59 +44,36 @@ spec:
 `;
 const repo = await gitRepo({ 'apps/web.yaml': deployment });
 try {
-  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
-  await startTierB(cp, tierB, { log: say });
-  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
-  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const config = parseRunConfig(
-    [
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--allow-file-urls',
-      '--metrics-addr=127.0.0.1:0',
-      '--webhook-addr=',
-      '--cache-dir',
-      join(dir, 'cache'),
-      `--kustomize-path=${kustomize}`,
-      '--leader-elect=false',
-      '--log-level=error',
-      `--autoscaler-sync-period=${values.period}`,
-    ],
-    { PATH: process.env.PATH },
-  );
-  const operator = await runOperator(config, () => {});
-  const gv = 'shoal.dev/v1alpha1';
-  await kube.apply({
-    apiVersion: gv,
-    kind: 'GitSource',
-    metadata: { name: 'repo', namespace: ns },
-    spec: { url: repo.url, interval: '1h' },
+  const { kube } = cluster;
+  const o = shoalObjects(kube, ns);
+  const operator = await startOperator({
+    kubeconfig: cp.kubeconfig,
+    namespace: ns,
+    kustomize: cluster.kustomize,
+    logLevel: 'error',
+    extraArgs: ['--allow-file-urls', `--autoscaler-sync-period=${values.period}`],
   });
-  await kube.apply({
-    apiVersion: gv,
-    kind: 'AppGroup',
-    metadata: { name: 'app', namespace: ns },
-    spec: {
-      sourceRef: { name: 'repo' },
-      path: 'apps',
-      interval: '1h',
-      apps: [
-        {
-          name: 'web',
-          autoscaling: {
-            minReplicas: 2,
-            maxReplicas: 8,
-            metrics: [
-              {
-                type: 'Resource',
-                resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
-              },
-            ],
-            behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
-          },
+  await o.source('repo', { url: repo.url, interval: '1h' });
+  await o.group('app', {
+    sourceRef: { name: 'repo' },
+    path: 'apps',
+    interval: '1h',
+    apps: [
+      {
+        name: 'web',
+        autoscaling: {
+          minReplicas: 2,
+          maxReplicas: 8,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+            },
+          ],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
         },
-      ],
-    },
+      },
+    ],
   });
   const replicas = async () =>
     (
@@ -189,7 +152,6 @@ try {
     );
   await operator.stop();
 } finally {
-  await stopControlPlane(cp);
+  await cluster.stop();
   await repo.remove();
-  await rm(dir, { recursive: true, force: true });
 }

@@ -4,24 +4,15 @@
 //
 //   npm run bench -- commit-to-applied [--commits 20] [--objects 1] [--interval 2s] [--webhook] [--json out.json]
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { AppGroup } from '../src/api/app-group.ts';
 import { parseDuration } from '../src/api/duration.ts';
-import { parseRunConfig } from '../src/config.ts';
-import { Kube, loadKubeConfig } from '../src/kube/client.ts';
-import { runOperator } from '../src/operator/operator.ts';
-import {
-  ensureBinaries,
-  installCrds,
-  startControlPlane,
-  stopControlPlane,
-} from '../test/controlplane/control-plane.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
+import { shoalObjects } from '../test/support/objects.ts';
+import { startOperator } from '../test/support/operator.ts';
+import { startCluster } from '../test/support/test-cluster.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -38,9 +29,7 @@ const commits = Number(values.commits);
 const intervalMs = parseDuration(values.interval);
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
-const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-'));
-const binDir = await ensureBinaries(say);
-const cp = await startControlPlane({ dir, binDir, log: say });
+const cluster = await startCluster({ log: say });
 const objects = Number(values.objects);
 const TOKEN = 'bench-token';
 /** The group's files at change `n`: every object changes. */
@@ -53,43 +42,21 @@ const files = (n: number) =>
   );
 const repo = await gitRepo(files(0));
 try {
-  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
-  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
-  const ns = 'bench';
-  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const config = parseRunConfig(
-    [
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--allow-file-urls',
-      '--metrics-addr',
-      '127.0.0.1:0',
-      values.webhook ? '--webhook-addr=127.0.0.1:0' : '--webhook-addr=',
-      '--cache-dir',
-      join(dir, 'cache'),
-      '--log-level',
-      'error',
-    ],
-    { PATH: process.env.PATH },
-  );
-  const operator = await runOperator(config, () => {});
-  await kube.apply({
-    apiVersion: 'shoal.dev/v1alpha1',
-    kind: 'GitSource',
-    metadata: { name: 'repo', namespace: ns },
-    spec: {
-      url: repo.url,
-      interval: values.webhook ? '1h' : values.interval,
-      webhookSecretRef: { name: 'hook' },
-    },
+  const { kube } = cluster;
+  const ns = await cluster.newNamespace('bench');
+  const o = shoalObjects(kube, ns);
+  const operator = await startOperator({
+    kubeconfig: cluster.cp.kubeconfig,
+    namespace: ns,
+    kustomize: cluster.kustomize,
+    logLevel: 'error',
   });
-  await kube.apply({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'hook', namespace: ns },
-    stringData: { token: TOKEN },
+  await o.source('repo', {
+    url: repo.url,
+    interval: values.webhook ? '1h' : values.interval,
+    webhookSecretRef: { name: 'hook' },
   });
-  const hookPort = (operator.webhookServer?.address() as AddressInfo | undefined)?.port;
+  await o.secret('hook', { token: TOKEN });
   const push = async (commit: string) => {
     const body = JSON.stringify({
       ref: 'refs/heads/main',
@@ -97,34 +64,21 @@ try {
       repository: { clone_url: repo.url },
     });
     const signature = `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`;
-    const res = await fetch(`http://127.0.0.1:${hookPort}/hooks/github`, {
+    const res = await fetch(`${operator.webhookUrl}/hooks/github`, {
       method: 'POST',
       headers: { 'x-github-event': 'push', 'x-hub-signature-256': signature },
       body,
     });
     if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
   };
-  await kube.apply({
-    apiVersion: 'shoal.dev/v1alpha1',
-    kind: 'AppGroup',
-    metadata: { name: 'app', namespace: ns },
-    spec: { sourceRef: { name: 'repo' }, path: 'apps', interval: '10m' },
-  });
-  const appliedRevision = async () =>
-    (
-      await kube.get<AppGroup>({
-        apiVersion: 'shoal.dev/v1alpha1',
-        kind: 'AppGroup',
-        namespace: ns,
-        name: 'app',
-      })
-    )?.status?.lastAppliedRevision ?? '';
-  const waitApplied = async (commit: string) => {
-    for (;;) {
-      if ((await appliedRevision()).endsWith(commit)) return;
-      await sleep(20);
-    }
-  };
+  await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '10m' });
+  // Polled every 20 ms (the figure's resolution), with a deadline.
+  const waitApplied = (commit: string) =>
+    waitFor(
+      `the group at ${commit.slice(0, 8)}`,
+      async () => (await o.getGroup('app'))?.status?.lastAppliedRevision?.endsWith(commit),
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
   await waitApplied(await repo.head());
 
   const latencies: number[] = [];
@@ -160,7 +114,6 @@ try {
         : ` (mean minus half the interval, the sync's own share: ${(result.meanMs - intervalMs / 2).toFixed(0)} ms)\n`),
   );
 } finally {
-  await stopControlPlane(cp);
+  await cluster.stop();
   await repo.remove();
-  await rm(dir, { recursive: true, force: true });
 }

@@ -6,24 +6,17 @@
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { parseDuration } from '../src/api/duration.ts';
 import type { GitSource } from '../src/api/git-source.ts';
-import { parseRunConfig } from '../src/config.ts';
-import { Kube, loadKubeConfig } from '../src/kube/client.ts';
-import { runOperator } from '../src/operator/operator.ts';
-import {
-  ensureBinaries,
-  installCrds,
-  startControlPlane,
-  stopControlPlane,
-} from '../test/controlplane/control-plane.ts';
 import { startGitHttpServer } from '../test/support/git-http-server.ts';
 import { sumMetric } from '../test/support/metrics.ts';
+import { startOperator } from '../test/support/operator.ts';
+import { startCluster } from '../test/support/test-cluster.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { percentile } from './stats.ts';
 
 const run = promisify(execFile);
@@ -41,7 +34,7 @@ const say = (s: string) => process.stderr.write(`${s}\n`);
 const TOKEN = 'bench-token';
 
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-git-'));
-const cp = await startControlPlane({ dir: join(dir, 'cp'), binDir: await ensureBinaries(say), log: say });
+const cluster = await startCluster({ log: say });
 const serverRoot = join(dir, 'srv');
 await mkdir(serverRoot, { recursive: true });
 const bare = join(serverRoot, 'deploy.git');
@@ -72,38 +65,30 @@ const server = await startGitHttpServer(serverRoot, 'none');
 const repoUrl = `${server.url}/deploy.git`;
 
 try {
-  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
-  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
-  const config = parseRunConfig(
-    [
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--allow-insecure-http',
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--webhook-addr',
-      '127.0.0.1:0',
-      '--cache-dir',
-      join(dir, 'cache'),
-      '--log-level',
-      'error',
-      '--concurrency',
-      '8',
-    ],
-    { PATH: process.env.PATH },
-  );
-  const operator = await runOperator(config, () => {});
-  if (!operator.webhookServer) throw new Error('the webhook receiver is off');
-  const hookUrl = `http://127.0.0.1:${(operator.webhookServer.address() as AddressInfo).port}/hooks/github`;
-  const metricsUrl = `http://127.0.0.1:${(operator.server.address() as AddressInfo).port}/metrics`;
+  const { kube } = cluster;
+  const operator = await startOperator({
+    kubeconfig: cluster.cp.kubeconfig,
+    kustomize: cluster.kustomize,
+    logLevel: 'error',
+    extraArgs: ['--allow-insecure-http', '--concurrency=8'],
+  });
+  const hookUrl = `${operator.webhookUrl}/hooks/github`;
+  const metricsUrl = `${operator.metricsUrl}/metrics`;
   const gitCount = async (op: string) =>
     sumMetric(await (await fetch(metricsUrl)).text(), 'shoal_git_requests_total', `operation="${op}"`);
   const revisionOf = async (ns: string, name: string) =>
     (await kube.get<GitSource>({ apiVersion: 'shoal.dev/v1alpha1', kind: 'GitSource', namespace: ns, name }))
       ?.status?.artifact?.revision ?? '';
-  const waitRevision = async (ns: string, name: string, commit: string) => {
-    while (!(await revisionOf(ns, name)).endsWith(commit)) await sleep(5);
-  };
+  // Polled every 5 ms (the figure's resolution), with a deadline.
+  const waitRevision = (ns: string, name: string, commit: string) =>
+    waitFor(
+      `${ns}/${name} at ${commit.slice(0, 8)}`,
+      async () => (await revisionOf(ns, name)).endsWith(commit),
+      {
+        timeoutMs: 120_000,
+        intervalMs: 5,
+      },
+    );
   const source = (ns: string, name: string, interval: string) =>
     kube.apply({
       apiVersion: 'shoal.dev/v1alpha1',
@@ -255,6 +240,6 @@ try {
   );
 } finally {
   await server.close();
-  await stopControlPlane(cp);
+  await cluster.stop();
   await rm(dir, { recursive: true, force: true });
 }

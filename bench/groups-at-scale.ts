@@ -7,24 +7,20 @@
 //   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10]
 //     [--concurrency 4] [--interval 5m] [--window 120] [--drift-samples 30] [--json out.json]
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { AppGroup } from '../src/api/app-group.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
 import { mapLimit } from '../src/runtime/map-limit.ts';
-import {
-  ensureBinaries,
-  installCrds,
-  startControlPlane,
-  stopControlPlane,
-} from '../test/controlplane/control-plane.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
 import { sumMetric } from '../test/support/metrics.ts';
+import { shoalProcess } from '../test/support/shoal-cli.ts';
+import { startCluster } from '../test/support/test-cluster.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -47,7 +43,6 @@ const GROUPS = Number(values.groups);
 const OBJECTS = Number(values.objects);
 const NAMESPACES = Number(values.namespaces);
 const say = (s: string) => process.stderr.write(`${s}\n`);
-const root = resolve(import.meta.dirname, '..');
 
 const groupName = (g: number) => `g${String(g).padStart(4, '0')}`;
 const cmName = (g: number, o: number) => `${groupName(g)}-o${o}`;
@@ -79,11 +74,11 @@ const requestKey = (r: ProxiedRequest) => {
 };
 
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-scale-'));
-const cp = await startControlPlane({ dir: join(dir, 'cp'), binDir: await ensureBinaries(say), log: say });
-let shoalPid: number | undefined;
+const cluster = await startCluster({ log: say });
+const cp = cluster.state;
+let operator: ReturnType<typeof shoalProcess> | undefined;
 try {
-  await installCrds(cp, join(root, 'crds'));
-  const direct = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
+  const direct = cluster.kube;
   const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'bench' });
   const viaProxy = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }));
   say(`writing a repository of ${GROUPS} directories x ${OBJECTS} ConfigMaps`);
@@ -144,11 +139,9 @@ try {
   };
   const t0 = performance.now();
   const requestsBefore = proxy.log.length;
-  const child = spawn(
-    process.execPath,
+  operator = shoalProcess(
+    join(dir, 'bench.kubeconfig'),
     [
-      join(root, 'bin', 'shoal.js'),
-      'run',
       '--allow-file-urls',
       `--metrics-addr=127.0.0.1:${port}`,
       '--webhook-addr=',
@@ -156,26 +149,17 @@ try {
       `--concurrency=${values.concurrency}`,
       '--log-level=error',
     ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        KUBECONFIG: join(dir, 'bench.kubeconfig'),
-        SHOAL_CACHE_DIR: join(dir, 'cache'),
-        NODE_OPTIONS: values['node-options'],
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    { SHOAL_CACHE_DIR: join(dir, 'cache'), NODE_OPTIONS: values['node-options'] },
   );
-  shoalPid = child.pid;
-  let ready = 0;
-  for (;;) {
-    const groups = await direct.list<AppGroup>('shoal.dev/v1alpha1', 'AppGroup');
-    ready = groups.items.filter((g) =>
-      g.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    ).length;
-    if (ready === GROUPS) break;
-    await sleep(1_000);
-  }
+  const shoalPid = operator.child.pid;
+  await waitFor(
+    `all ${GROUPS} groups Ready`,
+    async () =>
+      (await direct.list<AppGroup>('shoal.dev/v1alpha1', 'AppGroup')).items.filter((g) =>
+        g.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length === GROUPS,
+    { timeoutMs: 60 * 60_000, intervalMs: 1_000 },
+  );
   const coldSeconds = (performance.now() - t0) / 1000;
   const coldRequests = proxy.log.slice(requestsBefore);
   const cpu = {
@@ -232,11 +216,11 @@ try {
       },
       { fieldManager: 'bench-hand', force: true, dryRun: false },
     );
-    for (;;) {
-      const live = await direct.get<{ data?: { v?: string } }>(ref);
-      if (live?.data?.v === 'from-git') break;
-      await sleep(20);
-    }
+    await waitFor(
+      `${ref.name} reverted`,
+      async () => (await direct.get<{ data?: { v?: string } }>(ref))?.data?.v === 'from-git',
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
     drift.push((performance.now() - d0) / 1000);
     await sleep(300);
   }
@@ -280,17 +264,12 @@ try {
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s\n`,
   );
-  const exited = new Promise((r) => child.on('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(20_000)]);
+  operator.child.kill('SIGTERM');
+  await Promise.race([operator.exit, sleep(20_000)]);
   await proxy.close();
   await repo.remove();
 } finally {
-  if (shoalPid) {
-    try {
-      process.kill(shoalPid, 'SIGKILL');
-    } catch {}
-  }
-  await stopControlPlane(cp);
+  await operator?.kill();
+  await cluster.stop();
   await rm(dir, { recursive: true, force: true });
 }

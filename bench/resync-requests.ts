@@ -3,25 +3,16 @@
 //
 //   npm run bench -- resync-requests [--objects 50] [--window 30] [--json out.json]
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { AppGroup } from '../src/api/app-group.ts';
-import { parseRunConfig } from '../src/config.ts';
-import { Kube, loadKubeConfig } from '../src/kube/client.ts';
-import { runOperator } from '../src/operator/operator.ts';
-import {
-  ensureBinaries,
-  installCrds,
-  kubectl,
-  startControlPlane,
-  stopControlPlane,
-} from '../test/controlplane/control-plane.ts';
+import { kubectl } from '../test/controlplane/control-plane.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
 import { sumMetric } from '../test/support/metrics.ts';
+import { shoalObjects } from '../test/support/objects.ts';
+import { startOperator } from '../test/support/operator.ts';
+import { startCluster } from '../test/support/test-cluster.ts';
+import { waitFor } from '../test/support/wait.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -79,8 +70,8 @@ async function requests(cp: Parameters<typeof kubectl>[0]): Promise<Counts> {
   return c;
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-resync-'));
-const cp = await startControlPlane({ dir: join(dir, 'cp'), binDir: await ensureBinaries(say), log: say });
+const cluster = await startCluster({ log: say });
+const cp = cluster.cp;
 const files = Object.fromEntries(
   Array.from({ length: objects }, (_, i) => [
     `apps/o${i}.yaml`,
@@ -89,56 +80,30 @@ const files = Object.fromEntries(
 );
 const repo = await gitRepo(files);
 try {
-  await installCrds(cp, resolve(import.meta.dirname, '..', 'crds'));
-  const kube = new Kube(loadKubeConfig({ kubeconfig: cp.kubeconfig }));
-  await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
-  const config = parseRunConfig(
-    [
-      '--kubeconfig',
-      cp.kubeconfig,
-      '--allow-file-urls',
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--webhook-addr=',
-      '--cache-dir',
-      join(dir, 'cache'),
-      '--log-level',
-      'error',
-    ],
-    { PATH: process.env.PATH },
-  );
-  const operator = await runOperator(config, () => {});
-  const metricsUrl = `http://127.0.0.1:${(operator.server.address() as AddressInfo).port}/metrics`;
+  const o = shoalObjects(cluster.kube, await cluster.newNamespace('bench'));
+  const operator = await startOperator({
+    kubeconfig: cp.kubeconfig,
+    kustomize: cluster.kustomize,
+    logLevel: 'error',
+  });
   const reconciles = async () =>
     sumMetric(
-      await (await fetch(metricsUrl)).text(),
+      await (await fetch(`${operator.metricsUrl}/metrics`)).text(),
       'shoal_reconcile_total',
       'kind="AppGroup",result="success"',
     );
-  await kube.apply({
-    apiVersion: 'shoal.dev/v1alpha1',
-    kind: 'GitSource',
-    metadata: { name: 'repo', namespace: 'bench' },
-    spec: { url: repo.url, interval: '1h' },
-  });
+  await o.source('repo', { url: repo.url, interval: '1h' });
   // Deployments never become available on tier A, which would keep the group re-checking health;
   // a 5 s interval makes periodic re-syncs the thing measured.
-  await kube.apply({
-    apiVersion: 'shoal.dev/v1alpha1',
-    kind: 'AppGroup',
-    metadata: { name: 'app', namespace: 'bench' },
-    spec: { sourceRef: { name: 'repo' }, path: 'apps', interval: '5s', timeout: '1s' },
-  });
-  for (;;) {
-    const g = await kube.get<AppGroup>({
-      apiVersion: 'shoal.dev/v1alpha1',
-      kind: 'AppGroup',
-      namespace: 'bench',
-      name: 'app',
-    });
-    if (g?.status?.lastAppliedRevision && g.status.health?.status === 'Degraded') break;
-    await sleep(200);
-  }
+  await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '5s', timeout: '1s' });
+  await waitFor(
+    'the group applied and Degraded',
+    async () => {
+      const g = await o.getGroup('app');
+      return g?.status?.lastAppliedRevision !== undefined && g.status.health?.status === 'Degraded';
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  );
   await sleep(6_000);
   const firstRun = await requests(cp);
   const r0 = await reconciles();
@@ -171,7 +136,6 @@ try {
       `(one dry-run per object would be ${objects} requests)\n`,
   );
 } finally {
-  await stopControlPlane(cp);
+  await cluster.stop();
   await repo.remove();
-  await rm(dir, { recursive: true, force: true });
 }

@@ -1,92 +1,86 @@
-import { autoscaleCommand } from './cli/autoscale.ts';
-import { diffCommand } from './cli/diff.ts';
-import { getCommand, reconcileCommand, suspendCommand } from './cli/groups.ts';
-import { renderCommand } from './cli/render.ts';
-import { runCommand } from './cli/run.ts';
-import { parseClusterCommand, parseDirCommand } from './config.ts';
-import { Kube, loadKubeConfig } from './kube/client.ts';
+/**
+ * argv -> one command, imported only when it runs: `shoal version` and `shoal --help` load nothing
+ * but this file. A usage error (an unknown command or flag, a missing argument) is one line on
+ * stderr and exit status 2.
+ */
+const VERSION = '0.1.0';
 
-const USAGE = `shoal: a GitOps reconciler for Kubernetes
+interface Command {
+  /** Arguments as the usage shows them. */
+  synopsis: string;
+  summary: string;
+  run: (args: string[], command: string) => Promise<number>;
+}
 
-  shoal run [flags]                      the operator (see: shoal run --help)
-  shoal render <dir> [-n ns] [--group ns/name]
-                                         the desired objects as YAML; no cluster needed
-  shoal diff <dir> [-n ns] [--group ns/name] [-o text|json-patch] [--kubeconfig PATH]
-                                         what applying <dir> would change (server-side dry-run);
-                                         exit status 1 when anything would change
-  shoal get groups|sources [-A | -n ns]  a table like kubectl get, with sync and health
-  shoal reconcile group ns/name [--with-source]
-                                         reconcile now (sets shoal.dev/requested-at)
-  shoal suspend|resume group ns/name     stop or restart syncing a group
-  shoal autoscale simulate <file|->       replay an autoscaling scenario through the decision
-                                         engine; JSON in, JSON out (format in the README)
-  shoal version                          print the version
-`;
+const cluster = (args: string[], command: string) =>
+  import('./cli/groups.ts').then((m) => m.groupsMain(command, args));
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    synopsis: '[flags]',
+    summary: 'the operator (flags: shoal run --help)',
+    run: (args) => import('./cli/run.ts').then((m) => m.runCommand(args)),
+  },
+  render: {
+    synopsis: '<dir> [-n ns] [--group ns/name]',
+    summary: 'the desired objects as YAML; no cluster needed',
+    run: (args) => import('./cli/render.ts').then((m) => m.renderMain(args)),
+  },
+  diff: {
+    synopsis: '<dir> [-n ns] [--group ns/name] [-o text|json-patch]',
+    summary: 'what applying <dir> would change (server-side dry-run); exit 1 when anything would',
+    run: (args) => import('./cli/diff.ts').then((m) => m.diffMain(args)),
+  },
+  get: {
+    synopsis: 'groups|sources [-A | -n ns]',
+    summary: 'a table like kubectl get, with sync and health',
+    run: cluster,
+  },
+  reconcile: {
+    synopsis: 'group ns/name [--with-source]',
+    summary: 'reconcile now (sets shoal.dev/requested-at)',
+    run: cluster,
+  },
+  suspend: { synopsis: 'group ns/name', summary: 'stop syncing a group', run: cluster },
+  resume: { synopsis: 'group ns/name', summary: 'start syncing a group again', run: cluster },
+  autoscale: {
+    synopsis: 'simulate <file|->',
+    summary: 'replay an autoscaling scenario through the decision engine (JSON in, JSON out)',
+    run: (args) => import('./cli/autoscale.ts').then((m) => m.autoscaleMain(args)),
+  },
+  version: {
+    synopsis: '',
+    summary: 'print the version',
+    run: async () => {
+      process.stdout.write(`shoal ${VERSION}\n`);
+      return 0;
+    },
+  },
+};
+
+/** The usage text, made from the command table. */
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => [
+    `shoal ${name} ${c.synopsis}`.trimEnd(),
+    c.summary,
+  ]);
+  const width = Math.max(...lines.map(([l]) => (l as string).length)) + 2;
+  return `shoal: a GitOps reconciler for Kubernetes\n\n${lines.map(([l, s]) => `  ${(l as string).padEnd(width)}${s}`).join('\n')}\n`;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'run':
-      return runCommand(rest);
-    case 'render': {
-      const cfg = parseDirCommand(rest, process.env);
-      return renderCommand(
-        {
-          dir: cfg.dir,
-          kustomize: cfg.kustomize,
-          namespace: cfg.namespace,
-          ...(cfg.group ? { owner: { groupName: cfg.group.name, groupNamespace: cfg.group.namespace } } : {}),
-        },
-        (s) => process.stdout.write(s),
-      );
-    }
-    case 'diff': {
-      const cfg = parseDirCommand(rest, process.env);
-      return diffCommand(cfg, (s) => process.stdout.write(s));
-    }
-    case 'get':
-    case 'reconcile':
-    case 'suspend':
-    case 'resume': {
-      const cfg = parseClusterCommand(rest, process.env);
-      const kube = new Kube(loadKubeConfig(cfg.kube));
-      const out = (text: string) => process.stdout.write(text);
-      const [what, target] = cfg.args;
-      if (command === 'get') {
-        if (what !== 'groups' && what !== 'sources')
-          throw new Error('usage: shoal get groups|sources [-A | -n ns]');
-        const namespace = cfg.allNamespaces ? undefined : (cfg.namespace ?? 'default');
-        out(await getCommand(kube, { kind: what, namespace, now: new Date() }));
-        return 0;
-      }
-      const [namespace, name] = (target ?? '').split('/');
-      if (what !== 'group' || !namespace || !name)
-        throw new Error(`usage: shoal ${command} group <namespace>/<name>`);
-      if (command === 'reconcile')
-        out(await reconcileCommand(kube, namespace, name, cfg.withSource, new Date()));
-      else out(await suspendCommand(kube, namespace, name, command === 'suspend'));
-      return 0;
-    }
-    case 'autoscale':
-      return autoscaleCommand(rest, {
-        stdin: process.stdin,
-        out: (s) => process.stdout.write(s),
-        err: (s) => process.stderr.write(s),
-      });
-    case 'version':
-    case '--version':
-      process.stdout.write('shoal 0.1.0\n');
-      return 0;
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-      return 2;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return 0;
   }
+  if (name === '--version') return COMMANDS.version?.run([], 'version') ?? 0;
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`shoal: unknown command "${name}" (shoal --help lists them)\n`);
+    return 2;
+  }
+  return command.run(rest, name);
 }
 
 main(process.argv.slice(2)).then(
@@ -94,7 +88,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`shoal: ${err instanceof Error ? err.message : String(err)}\n`);
+    // A usage error or a failure before the command could start: one line, exit status 2.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`shoal: ${message.split('\n')[0]}\n`);
     process.exitCode = 2;
   },
 );

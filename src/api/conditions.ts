@@ -50,5 +50,13 @@ export const REASON = {
   PruneSkipped: 'PruneSkipped',
   StaleObjects: 'StaleObjects',
   DriftDetected: 'DriftDetected',
+  // the autoscaler's events, in the HPA's words
+  SuccessfulRescale: 'SuccessfulRescale',
+  FailedRescale: 'FailedRescale',
+  FailedGetScale: 'FailedGetScale',
+  FailedGetResourceMetric: 'FailedGetResourceMetric',
+  FailedGetPodsMetric: 'FailedGetPodsMetric',
+  FailedGetExternalMetric: 'FailedGetExternalMetric',
+  FailedComputeMetricsReplicas: 'FailedComputeMetricsReplicas',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];

@@ -1,3 +1,5 @@
+import type { KubernetesObject } from './object.ts';
+
 /** Identity of an object: API group, kind, namespace and name; and Shoal's inventory id for it. */
 export interface ObjectRef {
   apiVersion: string;
@@ -6,11 +8,8 @@ export interface ObjectRef {
   namespace?: string;
 }
 
-export interface ObjectLike {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string };
-}
+/** Anything with identity fields (an object as the API server or Git gives it). */
+export type ObjectLike = KubernetesObject;
 
 /** The API group of an apiVersion ("" for the core group's "v1"). */
 export function groupOf(apiVersion: string): string {

@@ -184,27 +184,18 @@ function takeReplicas(kube: Kube, obj: KubeObject, replicas: number): Promise<Ku
   );
 }
 
-interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  fieldsV1?: { 'f:spec'?: { 'f:replicas'?: unknown } };
-}
-
 /**
  * Before the sync stops sending spec.replicas for an existing workload, hands the field to the
  * autoscaler's manager at its live value if the sync owns it: otherwise server-side apply would
  * drop the field and the API server would reset the workload to one replica.
  */
 async function handOverReplicas(kube: Kube, obj: KubeObject, initial: number): Promise<void> {
-  const live = await kube.get<{
-    spec?: { replicas?: number };
-    metadata?: { managedFields?: ManagedFieldsEntry[] };
-  }>(refOf(obj));
+  const live = await kube.get<KubernetesObject & { spec?: { replicas?: number } }>(refOf(obj));
+  const ownsReplicasField = (fields: unknown) =>
+    (fields as { 'f:spec'?: { 'f:replicas'?: unknown } } | undefined)?.['f:spec']?.['f:replicas'] !==
+    undefined;
   const ownedBySync = live?.metadata?.managedFields?.some(
-    (m) =>
-      m.manager === FIELD_MANAGERS.sync &&
-      m.operation === 'Apply' &&
-      m.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined,
+    (m) => m.manager === FIELD_MANAGERS.sync && m.operation === 'Apply' && ownsReplicasField(m.fieldsV1),
   );
   if (live && ownedBySync) await takeReplicas(kube, obj, live.spec?.replicas ?? initial);
 }

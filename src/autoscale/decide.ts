@@ -113,8 +113,15 @@ export function decide(
   if (desired > current) reason = `${proposed.metric} above target`;
   if (desired < current) reason = 'All metrics below target';
   const n = policy.behavior
-    ? normalizeWithBehavior(s, policy.behavior, current, desired, min, max, now)
-    : normalizeLegacy(s, current, desired, min, max, now, options.downscaleStabilizationMs);
+    ? normalizeWithBehavior(s, policy.behavior, { current, desired, min, max, now })
+    : normalizeLegacy(s, {
+        current,
+        desired,
+        min,
+        max,
+        now,
+        downscaleWindowMs: options.downscaleStabilizationMs,
+      });
   desired = n.replicas;
   conditions = setHpaCondition(
     s.conditions,

@@ -1,4 +1,5 @@
 import type { MetricSpec } from '../api/app-group.ts';
+import { REASON } from '../api/conditions.ts';
 import type { HpaCondition } from './types.ts';
 
 /** HPA's `setConditionInList`: the transition time moves only when the status does. Pure. */
@@ -37,7 +38,7 @@ export const ABLE_MESSAGES: Record<string, string> = {
 };
 
 export const FAILURE_REASON: Record<MetricSpec['type'], string> = {
-  Resource: 'FailedGetResourceMetric',
-  Pods: 'FailedGetPodsMetric',
-  Prometheus: 'FailedGetExternalMetric',
+  Resource: REASON.FailedGetResourceMetric,
+  Pods: REASON.FailedGetPodsMetric,
+  Prometheus: REASON.FailedGetExternalMetric,
 };

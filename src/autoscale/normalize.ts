@@ -87,16 +87,21 @@ function record(recs: Recommendation[], reusable: number, desired: number, now: 
   return next;
 }
 
+/** What a count is normalised from: the current and proposed counts, the bounds, the time. */
+export interface NormalizeInput {
+  current: number;
+  desired: number;
+  min: number;
+  max: number;
+  now: Date;
+}
+
 /** Upstream `normalizeDesiredReplicas` (no `behavior`). */
 export function normalizeLegacy(
   state: AutoscalerState,
-  current: number,
-  desired: number,
-  min: number,
-  max: number,
-  now: Date,
-  downscaleWindowMs: number,
+  input: NormalizeInput & { downscaleWindowMs: number },
 ): Normalized {
+  const { current, desired, min, max, now, downscaleWindowMs } = input;
   let stabilized = desired;
   let reusable = -1;
   state.recommendations.forEach((rec, i) => {
@@ -161,12 +166,9 @@ export const scaleDownLimit = (current: number, s: AutoscalerState, rules: Scali
 export function normalizeWithBehavior(
   state: AutoscalerState,
   behavior: Behavior,
-  current: number,
-  desired: number,
-  min: number,
-  max: number,
-  now: Date,
+  input: NormalizeInput,
 ): Normalized {
+  const { current, desired, min, max, now } = input;
   const upCut = now.getTime() - behavior.scaleUp.stabilizationWindowSeconds * 1000;
   const downCut = now.getTime() - behavior.scaleDown.stabilizationWindowSeconds * 1000;
   let upRec = desired;

@@ -3,6 +3,7 @@
  * replica calculator, the largest valid proposal, and HPA's ScalingActive condition. Pure.
  */
 import type { MetricSpec } from '../api/app-group.ts';
+import { REASON } from '../api/conditions.ts';
 import { formatMilli, parseMilli } from '../api/quantity.ts';
 import { FAILURE_REASON, setHpaCondition } from './hpa-conditions.ts';
 import {
@@ -188,7 +189,7 @@ export function proposeForMetrics(
       obs.now,
     );
     const message = `invalid metrics (${invalid} invalid out of ${policy.metrics.length}), first error is: ${firstFailure.message.replace(/^the HPA was unable to compute the replica count: /, '')}`;
-    events.push({ type: 'Warning', reason: 'FailedComputeMetricsReplicas', message });
+    events.push({ type: 'Warning', reason: REASON.FailedComputeMetricsReplicas, message });
     return { replicas: -1, metric, metrics, events, conditions };
   }
   conditions = setHpaCondition(

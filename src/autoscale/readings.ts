@@ -8,9 +8,16 @@
 import { parseDuration } from '../api/duration.ts';
 import type { Quantity } from '../api/meta.ts';
 import { parseMilli } from '../api/quantity.ts';
-import type { PodMetrics } from '../metrics/pod-metrics.ts';
 import type { PodPhase } from './replica-calculator.ts';
 import { type MetricReading, type PodObservation, RESOURCES, type ResourceAmounts } from './types.ts';
+
+/** metrics.k8s.io/v1beta1 PodMetrics, as JSON. */
+export interface PodMetrics {
+  metadata: { name: string; namespace?: string };
+  timestamp: string;
+  window: string;
+  containers: { name: string; usage: Record<string, string> }[];
+}
 
 /** The parts of a v1 Pod the autoscaler reads. */
 export interface PodJson {

@@ -1,3 +1,4 @@
+import { REASON } from '../api/conditions.ts';
 import { setHpaCondition } from './hpa-conditions.ts';
 import { storeScaleEvent } from './normalize.ts';
 import type { AppDecision, AppState, EngineEvent, ResolvedPolicy } from './types.ts';
@@ -52,7 +53,7 @@ export function settle(
   if (writeError !== undefined) {
     events.push({
       type: 'Warning',
-      reason: 'FailedRescale',
+      reason: REASON.FailedRescale,
       message: `New size: ${replicas}; reason: ${reason}; error: ${writeError}`,
     });
     state = {
@@ -72,7 +73,7 @@ export function settle(
   }
   events.push({
     type: 'Normal',
-    reason: 'SuccessfulRescale',
+    reason: REASON.SuccessfulRescale,
     message: `New size: ${replicas}; reason: ${reason}`,
   });
   state = {

@@ -48,3 +48,12 @@ export async function autoscaleCommand(
     return 1;
   }
 }
+
+/** `shoal autoscale` from its arguments, on the process's streams. */
+export function autoscaleMain(args: string[]): Promise<number> {
+  return autoscaleCommand(args, {
+    stdin: process.stdin,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+}

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { AppGroup } from '../api/app-group.ts';
 import { API_GROUP, API_VERSION, FIELD_MANAGERS, KINDS } from '../api/group.ts';
 import { describeRef, inventoryId, type ObjectRef, refOf } from '../api/object-key.ts';
+import { parseDirCommand } from '../config.ts';
 import { parseInventory } from '../diff/inventory.ts';
 import { diffObject, type ObjectDiff } from '../diff/object-diff.ts';
 import { Kube, type KubeConfigSource, loadKubeConfig } from '../kube/client.ts';
@@ -121,4 +122,9 @@ export async function diffCommand(
     );
   } else out(formatText(entries));
   return entries.some((e) => e.diff.action !== 'unchanged') ? 1 : 0;
+}
+
+/** `shoal diff` from its arguments. */
+export async function diffMain(args: string[]): Promise<number> {
+  return diffCommand(parseDirCommand(args, process.env), (text) => process.stdout.write(text));
 }

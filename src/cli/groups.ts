@@ -3,7 +3,9 @@ import { CONDITION } from '../api/conditions.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import type { Condition } from '../api/meta.ts';
-import type { Kube } from '../kube/client.ts';
+import { parseKey } from '../api/object-key.ts';
+import { parseClusterCommand } from '../config.ts';
+import { Kube, loadKubeConfig } from '../kube/client.ts';
 
 const GV = `${API_GROUP}/${API_VERSION}`;
 
@@ -108,4 +110,31 @@ export async function suspendCommand(
 ): Promise<string> {
   await kube.mergePatch(ref(KINDS.AppGroup.plural, namespace, name), { spec: { suspend } });
   return `appgroup/${name} ${suspend ? 'suspended' : 'resumed'}\n`;
+}
+
+/** `shoal get|reconcile|suspend|resume` from their arguments. */
+export async function groupsMain(command: string, args: string[]): Promise<number> {
+  const cfg = parseClusterCommand(args, process.env);
+  const [what, target] = cfg.args;
+  const out = (text: string) => process.stdout.write(text);
+  if (command === 'get') {
+    if (what !== 'groups' && what !== 'sources')
+      throw new Error('usage: shoal get groups|sources [-A | -n ns]');
+    const kube = new Kube(loadKubeConfig(cfg.kube));
+    out(
+      await getCommand(kube, {
+        kind: what,
+        namespace: cfg.allNamespaces ? undefined : (cfg.namespace ?? 'default'),
+        now: new Date(),
+      }),
+    );
+    return 0;
+  }
+  const { namespace, name } = parseKey(target ?? '');
+  if (what !== 'group' || !namespace || !name)
+    throw new Error(`usage: shoal ${command} group <namespace>/<name>`);
+  const kube = new Kube(loadKubeConfig(cfg.kube));
+  if (command === 'reconcile') out(await reconcileCommand(kube, namespace, name, cfg.withSource, new Date()));
+  else out(await suspendCommand(kube, namespace, name, command === 'suspend'));
+  return 0;
 }

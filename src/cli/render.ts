@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { parseDirCommand } from '../config.ts';
 import { decorate } from '../render/decorate.ts';
 import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { loadManifests } from '../render/load.ts';
@@ -31,4 +32,18 @@ export async function renderCommand(cmd: RenderCommand, out: (s: string) => void
   });
   out(objects.map((o) => `# Source: ${o.source}\n${stringify(o.object, { lineWidth: 0 })}`).join('---\n'));
   return 0;
+}
+
+/** `shoal render` from its arguments. */
+export async function renderMain(args: string[]): Promise<number> {
+  const cfg = parseDirCommand(args, process.env);
+  return renderCommand(
+    {
+      dir: cfg.dir,
+      kustomize: cfg.kustomize,
+      namespace: cfg.namespace,
+      ...(cfg.group ? { owner: { groupName: cfg.group.name, groupNamespace: cfg.group.namespace } } : {}),
+    },
+    (text) => process.stdout.write(text),
+  );
 }

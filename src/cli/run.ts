@@ -1,5 +1,4 @@
 import { parseRunConfig, RUN_USAGE } from '../config.ts';
-import { runOperator } from '../operator/operator.ts';
 import { jsonLogger } from '../runtime/logger.ts';
 
 /**
@@ -13,6 +12,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const config = parseRunConfig(argv, process.env);
+  const { runOperator } = await import('../operator/operator.ts');
   const log = jsonLogger(
     config.logLevel,
     (s) => process.stderr.write(s),

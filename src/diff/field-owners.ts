@@ -1,9 +1,6 @@
-/** One entry of metadata.managedFields. */
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  fieldsV1?: Record<string, unknown>;
-}
+import type { ManagedFieldsEntry } from '../api/object.ts';
+
+export type { ManagedFieldsEntry } from '../api/object.ts';
 
 /** JSON Pointer segments ("/spec/a~1b/0" -> ["spec", "a/b", "0"]). Pure. */
 export function pointerSegments(pointer: string): string[] {
@@ -89,7 +86,7 @@ export function fieldOwners(
   let best = 0;
   let owners: string[] = [];
   for (const m of managed) {
-    const d = depth(m.fieldsV1, segments, live);
+    const d = depth(m.fieldsV1 as Record<string, unknown> | undefined, segments, live);
     if (d === 0) continue;
     const name = `${m.manager ?? '?'}${m.operation === 'Update' ? ' (update)' : ''}`;
     if (d > best) {

@@ -1,13 +1,11 @@
+import type { KubernetesObject, ObjectMetadata } from '../api/object.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { Log } from '../runtime/logger.ts';
 import { sanitizeMessage } from '../status/conditions.ts';
 import type { Kube } from './client.ts';
 
-export interface EventTarget {
-  apiVersion: string;
-  kind: string;
-  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
-}
+/** What an event is about: one of Shoal's objects (identity and version). */
+export type EventTarget = KubernetesObject & { apiVersion: string; kind: string; metadata: ObjectMetadata };
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -1,12 +1,7 @@
+import type { PodMetrics } from '../autoscale/readings.ts';
 import type { Kube } from '../kube/client.ts';
 
-/** metrics.k8s.io/v1beta1 PodMetrics, as JSON. */
-export interface PodMetrics {
-  metadata: { name: string; namespace?: string };
-  timestamp: string;
-  window: string;
-  containers: { name: string; usage: Record<string, string> }[];
-}
+export type { PodMetrics } from '../autoscale/readings.ts';
 
 /** The metrics.k8s.io PodMetrics of the pods a selector picks (what the HPA's metrics client lists). */
 export async function listPodMetrics(

@@ -1,4 +1,5 @@
 import type { AppGroup, AppSpec, AppStatus, MetricSpec } from '../api/app-group.ts';
+import { REASON } from '../api/conditions.ts';
 import { FIELD_MANAGERS, KINDS, LABELS } from '../api/group.ts';
 import type { KubernetesObject } from '../api/object.ts';
 import {
@@ -25,8 +26,8 @@ import type { Step } from './run-steps.ts';
 /** A workload the autoscaler may not scale: not the group's, or outside the tenancy policy. */
 class NotScalable extends Error {
   override readonly name = 'NotScalable';
-  readonly reason: 'OwnershipConflict' | 'PolicyViolation';
-  constructor(reason: 'OwnershipConflict' | 'PolicyViolation', message: string) {
+  readonly reason: typeof REASON.OwnershipConflict | typeof REASON.PolicyViolation;
+  constructor(reason: NotScalable['reason'], message: string) {
     super(message);
     this.reason = reason;
   }
@@ -43,7 +44,7 @@ async function mayScale(ctx: Context, w: Workload): Promise<void> {
   const { deps, group } = ctx;
   const ref = { apiVersion: 'apps/v1', kind: w.kind, name: w.name, namespace: w.namespace };
   const forbidden = deps.forbidden?.(group, ref);
-  if (forbidden) throw new NotScalable('PolicyViolation', `its replicas are left alone: ${forbidden}`);
+  if (forbidden) throw new NotScalable(REASON.PolicyViolation, `its replicas are left alone: ${forbidden}`);
   const cached = deps.cached?.('apps/v1', w.kind, w.namespace)?.find((o) => o.metadata?.name === w.name);
   const live = cached ?? (await deps.kube.get<KubernetesObject>(ref));
   const labels = live?.metadata?.labels ?? {};
@@ -53,7 +54,7 @@ async function mayScale(ctx: Context, w: Workload): Promise<void> {
       labels[LABELS.groupNamespace] !== group.metadata.namespace)
   )
     throw new NotScalable(
-      'OwnershipConflict',
+      REASON.OwnershipConflict,
       `${w.kind}/${w.namespace}/${w.name} is not this group's (its owner labels); its replicas are left alone`,
     );
 }
@@ -157,10 +158,10 @@ export const observe: Step<Context> = {
         // the policy itself is invalid.
         const reason =
           err instanceof KubeApiError
-            ? 'FailedGetScale'
+            ? REASON.FailedGetScale
             : err instanceof NotScalable
               ? err.reason
-              : 'InvalidSpec';
+              : REASON.InvalidSpec;
         await d.events.emit(ctx.group, 'Warning', reason, `${app.name}: ${message(err)}`, 'Autoscale');
       }
     }
@@ -256,14 +257,14 @@ async function actOn(ctx: Context, p: Planned): Promise<AppStatus> {
         await d.events.emit(
           group,
           'Normal',
-          'SuccessfulRescale',
+          REASON.SuccessfulRescale,
           `${p.app.name}: New size: ${p.fixed}; reason: ${reason}`,
           'Autoscale',
         );
       } catch (err) {
         reason = `cannot set the replicas: ${message(err)}`;
         d.metrics?.decision('failed');
-        await d.events.emit(group, 'Warning', 'FailedRescale', `${p.app.name}: ${reason}`, 'Autoscale');
+        await d.events.emit(group, 'Warning', REASON.FailedRescale, `${p.app.name}: ${reason}`, 'Autoscale');
       }
     } else d.metrics?.decision('unchanged');
     d.metrics?.desired(labels, p.fixed);

@@ -1,27 +1,8 @@
 import { FIELD_MANAGERS, LABELS } from '../api/group.ts';
+import type { KubernetesObject } from '../api/object.ts';
 
-interface ManagedEntry {
-  manager?: string;
-  operation?: string;
-  time?: string;
-  subresource?: string;
-  fieldsV1?: unknown;
-}
-
-export interface WatchedObject {
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    managedFields?: ManagedEntry[];
-  };
-  /** Whatever else the object holds (spec, data...). */
-  [field: string]: unknown;
-}
+/** An object a drift watch holds, with whatever else it carries (spec, data...). */
+export type WatchedObject = KubernetesObject & { [field: string]: unknown };
 
 /**
  * What of an object counts for drift: with a generation (most kinds with a spec), the generation and

@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { REASON } from '../api/conditions.ts';
+import type { KubeObject } from '../api/object.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { ManifestFile } from './manifest-file.ts';
 
@@ -15,17 +16,7 @@ export interface RenderedObject {
   replicas?: { initial: number };
 }
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  } & Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type { KubeObject } from '../api/object.ts';
 
 export interface ParseBudget {
   /** Aliases per document (the `yaml` library's defence against billion-laughs). */

@@ -124,7 +124,7 @@ function probe(url: string, ca: Buffer): Promise<number> {
 }
 
 /** Polls `check` until true; on timeout, throws with the last lines of the process log `logFile`. */
-export async function waitFor(
+export async function waitForProcess(
   what: string,
   check: () => Promise<boolean>,
   timeoutSeconds: number,
@@ -218,7 +218,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       ),
     );
     await saveState();
-    await waitFor(
+    await waitForProcess(
       'etcd /health',
       async () => {
         try {
@@ -272,14 +272,14 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
     );
     await saveState();
     const ca = await readFile(join(pki, 'ca.crt'));
-    await waitFor(
+    await waitForProcess(
       'kube-apiserver /readyz',
       async () => (await probe(`${state.server}/readyz`, ca)) === 200,
       timeout,
       state.logs['kube-apiserver'] ?? '',
     );
     await writeFile(state.kubeconfig, kubeconfigYaml(state.server, pki), { mode: 0o600 });
-    await waitFor(
+    await waitForProcess(
       'namespace default',
       async () => {
         const { status } = await kubectl(state, ['get', 'namespace', 'default', '-o', 'name']).catch(() => ({

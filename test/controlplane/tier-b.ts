@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { addProcess, type ControlPlaneState, freePorts, kubectl, waitFor } from './control-plane.ts';
+import { addProcess, type ControlPlaneState, freePorts, kubectl, waitForProcess } from './control-plane.ts';
 
 export interface TierBOptions {
   /** Fake nodes to create (KWOK runs their pods). */
@@ -117,7 +117,7 @@ export async function startTierB(
   ]);
   const nodes = Array.from({ length: opts.nodes ?? 2 }, (_, i) => fakeNode(`${FAKE_NODE_PREFIX}${i}`));
   await applyAll(state, 'creating fake nodes', nodes);
-  await waitFor(
+  await waitForProcess(
     'fake nodes Ready',
     () =>
       hasCondition(
@@ -168,7 +168,7 @@ export async function startTierB(
   ];
   await applyAll(state, 'registering metrics-server', registration);
   // Available once the aggregation layer reaches it; pod metrics follow a scrape or two later.
-  await waitFor(
+  await waitForProcess(
     'metrics.k8s.io Available',
     () => hasCondition(state, 'Available', ['apiservice/v1beta1.metrics.k8s.io']),
     timeout,

@@ -3,10 +3,11 @@
  * metrics-server through metrics.k8s.io, a controller-manager that makes the pods, and Shoal deciding
  * the replica count every sync period (3 s here) and syncing Git meanwhile.
  */
-import { listPodMetrics } from '../../src/metrics/pod-metrics.ts';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppStatus } from '../../src/api/app-group.ts';
 import { parseMilli } from '../../src/api/quantity.ts';
+import { listPodMetrics } from '../../src/metrics/pod-metrics.ts';
 import { USAGE_ANNOTATIONS } from '../controlplane/tier-b.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppGroup } from '../../src/api/app-group.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
-import { shoalProcess } from '../support/shoal-cli.ts';
+import { shoalCli, shoalCliWithInput, shoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
@@ -86,5 +86,30 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
   it('exits 0 on SIGTERM', async () => {
     shoal.child.kill('SIGTERM');
     expect(await shoal.exit).toBe(0);
+  });
+});
+
+describe('the shoal command line (bin/shoal.js)', () => {
+  it('replays an autoscaling scenario from stdin, and says one line for a usage error (exit 2)', async () => {
+    const scenario = {
+      autoscaling: { minReplicas: 1, maxReplicas: 10 },
+      steps: [
+        {
+          time: '2026-01-01T00:00:00Z',
+          currentReplicas: 2,
+          pods: ['a', 'b'].map((name) => ({ name, requests: { cpu: '1' }, usage: { cpu: '1600m' } })),
+          metricValues: [null],
+        },
+      ],
+    };
+    const ok = await shoalCliWithInput(cp.kubeconfig, JSON.stringify(scenario), 'autoscale', 'simulate', '-');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).steps[0].desiredReplicas).toBe(4);
+    const unknown = await shoalCli(cp.kubeconfig, 'frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('shoal: unknown command "frobnicate" (shoal --help lists them)\n');
+    const flag = await shoalCli(cp.kubeconfig, 'get', 'groups', '--frobnicate');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

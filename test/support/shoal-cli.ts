@@ -4,8 +4,14 @@ import { join, resolve } from 'node:path';
 const BIN = join(resolve(import.meta.dirname, '..', '..'), 'bin', 'shoal.js');
 
 /** Runs the `shoal` command (bin/shoal.js) as its own process against `kubeconfig`. */
-export function shoalCli(
+export function shoalCli(kubeconfig: string, ...args: string[]) {
+  return shoalCliWithInput(kubeconfig, undefined, ...args);
+}
+
+/** `shoalCli` with `input` on its stdin. */
+export function shoalCliWithInput(
   kubeconfig: string,
+  input: string | undefined,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -21,6 +27,7 @@ export function shoalCli(
       stderr += b.toString();
     });
     child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
   });
 }
 

@@ -1,102 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inject } from 'vitest';
-import { parseRunConfig } from '../../src/config.ts';
-import { runOperator } from '../../src/operator/operator.ts';
-import { FaultProxy } from './fault-proxy.ts';
+import { type OperatorOptions, startOperator, startProxiedOperator } from './operator.ts';
 
-/**
- * Leader election for tests: the Lease in the test's namespace, and durations short enough that a
- * takeover happens within seconds (6 s lease, 4 s renew deadline, 500 ms retry). A 2 s renew deadline
- * was too short for CI: on its two loaded cores a leader once went 2 s without a successful renewal
- * (the operators share the test worker's event loop and a busy API server), lost its Lease mid-test,
- * and the standby took over.
- */
-export const fastLeaderElection = (namespace: string) => [
-  `--leader-election-namespace=${namespace}`,
-  '--lease-duration=6s',
-  '--renew-deadline=4s',
-  '--retry-period=500ms',
-];
+export { fastLeaderElection } from './operator.ts';
+
+type TestOptions = Omit<OperatorOptions, 'kustomize' | 'namespace'> & { namespace: string };
 
 /** Shoal's operator, in this process, against the run's control plane and one namespace. */
-export async function startShoal(opts: {
-  kubeconfig: string;
-  namespace: string;
-  extraArgs?: string[];
-  /** Elect a leader (with `fastLeaderElection` in the namespace); off by default. */
-  leaderElect?: boolean;
-  /** Called instead of exiting when the operator loses its Lease. */
-  onLostLease?: () => void;
-  /**
-   * Treat the test's namespace as privileged, as the operator's own namespace is: its groups may
-   * write cluster-scoped objects and other namespaces with the operator's identity.
-   */
-  privileged?: boolean;
-}) {
-  const cacheDir = await mkdtemp(join(tmpdir(), 'shoal-cache-'));
-  const logs: Record<string, unknown>[] = [];
-  const config = parseRunConfig(
-    [
-      '--kubeconfig',
-      opts.kubeconfig,
-      '--watch-namespace',
-      opts.namespace,
-      '--metrics-addr',
-      '127.0.0.1:0',
-      '--webhook-addr',
-      '127.0.0.1:0',
-      '--cache-dir',
-      cacheDir,
-      `--kustomize-path=${inject('kustomize')}`,
-      // Many operators share this control plane, one per test namespace: none elects (see leader tests).
-      ...(opts.leaderElect ? fastLeaderElection(opts.namespace) : ['--leader-elect=false']),
-      ...(opts.privileged ? [`--privileged-namespaces=${opts.namespace}`] : []),
-      ...(opts.extraArgs ?? ['--allow-file-urls']),
-    ],
-    { PATH: process.env.PATH },
-  );
-  const operator = await runOperator(
-    config,
-    (line) => logs.push(line),
-    opts.onLostLease ? { onLostLease: opts.onLostLease } : {},
-  );
-  const port = (operator.server.address() as AddressInfo).port;
-  const hookPort = (operator.webhookServer?.address() as AddressInfo | undefined)?.port;
-  return {
-    logs,
-    metricsUrl: `http://127.0.0.1:${port}`,
-    webhookUrl: `http://127.0.0.1:${hookPort}`,
-    async stop() {
-      await operator.stop();
-      await rm(cacheDir, { recursive: true, force: true });
-    },
-  };
+export function startShoal(opts: TestOptions) {
+  return startOperator({ ...opts, kustomize: inject('kustomize') });
 }
 
 /**
- * Shoal's operator, in this process, reaching the API server only through a fault proxy (its log
- * holds every request it made, to count writes and deletes). Stop it with `stop`.
+ * The operator reaching the API server only through a fault proxy (its log holds every request it
+ * made, to count writes and deletes).
  */
-export async function startProxiedShoal(
-  opts: Omit<Parameters<typeof startShoal>[0], 'kubeconfig'> & { kubeconfig: string },
-) {
-  const tmp = await mkdtemp(join(tmpdir(), 'shoal-proxied-'));
-  const proxy = await FaultProxy.start(opts.kubeconfig, { tag: opts.namespace });
-  const shoal = await startShoal({ ...opts, kubeconfig: await proxy.kubeconfig(tmp) });
-  /** Writes (not dry runs) the operator sent under `pathPart`, other than to its own status and events. */
-  const writes = (pathPart: string) =>
-    proxy.log.filter((r) => r.write && r.path.includes(pathPart) && !r.path.includes('/events'));
-  return {
-    ...shoal,
-    proxy,
-    writes,
-    async stop() {
-      await shoal.stop();
-      await proxy.close();
-      await rm(tmp, { recursive: true, force: true });
-    },
-  };
+export function startProxiedShoal(opts: TestOptions) {
+  return startProxiedOperator({ ...opts, kustomize: inject('kustomize') });
 }

@@ -6,7 +6,6 @@
  * one-minute window, the testing flags (tolerance 0.1, CPU initialisation 2 min, readiness delay
  * 10 s), and the expected replica counts and conditions are upstream's.
  */
-import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { autoscaleCommand } from '../../../src/cli/autoscale.ts';
@@ -815,13 +814,24 @@ describe('replica_calculator_test.go: the per-metric proposal', () => {
   });
 });
 
-describe('shoal autoscale simulate (the command)', () => {
-  const bin = new URL('../../../src/main.ts', import.meta.url).pathname;
-  const run = (args: string[], input?: string) =>
-    spawnSync(process.execPath, [bin, 'autoscale', ...args], { input, encoding: 'utf8' });
+describe('shoal autoscale simulate (the command, in this process)', () => {
+  const run = async (args: string[], input = '') => {
+    let stdout = '';
+    let stderr = '';
+    const status = await autoscaleCommand(args, {
+      stdin: Readable.from([input]),
+      out: (t) => {
+        stdout += t;
+      },
+      err: (t) => {
+        stderr += t;
+      },
+    });
+    return { status, stdout, stderr };
+  };
 
-  it('reads a scenario on stdin and prints the decisions as JSON', () => {
-    const r = run(
+  it('reads a scenario on stdin and prints the decisions as JSON', async () => {
+    const r = await run(
       ['simulate', '-'],
       JSON.stringify(
         scenario({ min: 2, max: 6, spec: 3, cpuTarget: 30, levels: [300, 500, 700], requests: [1, 1, 1] }),
@@ -831,15 +841,15 @@ describe('shoal autoscale simulate (the command)', () => {
     expect(JSON.parse(r.stdout).steps[0].desiredReplicas).toBe(5);
   });
 
-  it('refuses a bad scenario with a message naming the field, and a usage error with 2', () => {
-    const bad = run(
+  it('refuses a bad scenario with a message naming the field, and a usage error with 2', async () => {
+    const bad = await run(
       ['simulate', '-'],
       JSON.stringify({ autoscaling: { maxReplicas: 3 }, steps: [{ time: 'yesterday' }] }),
     );
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('steps[0].time');
-    expect(run(['simulate', '-'], '{not json').status).toBe(1);
-    expect(run(['frobnicate']).status).toBe(2);
+    expect((await run(['simulate', '-'], '{not json')).status).toBe(1);
+    expect((await run(['frobnicate'])).status).toBe(2);
   });
 });
 

@@ -16,17 +16,51 @@ const FIVE_MIN = 300_000;
 
 describe('legacy normalisation (no behavior)', () => {
   it('caps a scale-up at max(2 x current, 4): ScaleUpLimit', () => {
-    const r = normalizeLegacy(empty, 3, 10, 1, 20, now, FIVE_MIN);
+    const r = normalizeLegacy(empty, {
+      current: 3,
+      desired: 10,
+      min: 1,
+      max: 20,
+      now: now,
+      downscaleWindowMs: FIVE_MIN,
+    });
     expect([r.replicas, r.limited, r.able]).toEqual([6, 'ScaleUpLimit', 'ReadyForNewScale']);
-    expect(normalizeLegacy(empty, 1, 10, 1, 20, now, FIVE_MIN).replicas).toBe(4);
+    expect(
+      normalizeLegacy(empty, {
+        current: 1,
+        desired: 10,
+        min: 1,
+        max: 20,
+        now: now,
+        downscaleWindowMs: FIVE_MIN,
+      }).replicas,
+    ).toBe(4);
   });
 
   it('a max below the rate cap is TooManyReplicas; a desired below min is TooFewReplicas', () => {
-    expect(normalizeLegacy(empty, 1, 10, 1, 3, now, FIVE_MIN)).toMatchObject({
+    expect(
+      normalizeLegacy(empty, {
+        current: 1,
+        desired: 10,
+        min: 1,
+        max: 3,
+        now: now,
+        downscaleWindowMs: FIVE_MIN,
+      }),
+    ).toMatchObject({
       replicas: 3,
       limited: 'TooManyReplicas',
     });
-    expect(normalizeLegacy(empty, 5, 1, 2, 10, now, FIVE_MIN)).toMatchObject({
+    expect(
+      normalizeLegacy(empty, {
+        current: 5,
+        desired: 1,
+        min: 2,
+        max: 10,
+        now: now,
+        downscaleWindowMs: FIVE_MIN,
+      }),
+    ).toMatchObject({
       replicas: 2,
       limited: 'TooFewReplicas',
     });
@@ -40,7 +74,14 @@ describe('legacy normalisation (no behavior)', () => {
         { replicas: 9, time: ago(400) },
       ],
     };
-    const r = normalizeLegacy(state, 5, 2, 1, 10, now, FIVE_MIN);
+    const r = normalizeLegacy(state, {
+      current: 5,
+      desired: 2,
+      min: 1,
+      max: 10,
+      now: now,
+      downscaleWindowMs: FIVE_MIN,
+    });
     expect([r.replicas, r.able, r.limited]).toEqual([5, 'ScaleDownStabilized', 'DesiredWithinRange']);
     // The 400 s old slot is reused for the new, unstabilised recommendation.
     expect(r.state.recommendations).toEqual([
@@ -70,17 +111,28 @@ describe('behavior normalisation', () => {
 
   it('scale-up takes the larger policy (Max): from 10, 4 pods -> 14, 100 % -> 20', () => {
     expect(scaleUpLimit(10, empty, behavior.scaleUp, now)).toBe(20);
-    const r = normalizeWithBehavior(empty, behavior, 10, 30, 1, 100, now);
+    const r = normalizeWithBehavior(empty, behavior, {
+      current: 10,
+      desired: 30,
+      min: 1,
+      max: 100,
+      now: now,
+    });
     expect([r.replicas, r.limited]).toEqual([20, 'ScaleUpLimit']);
     const min = { ...behavior, scaleUp: { ...behavior.scaleUp, selectPolicy: 'Min' as const } };
-    expect(normalizeWithBehavior(empty, min, 10, 30, 1, 100, now).replicas).toBe(14);
+    expect(
+      normalizeWithBehavior(empty, min, { current: 10, desired: 30, min: 1, max: 100, now: now }).replicas,
+    ).toBe(14);
   });
 
   it('counts the period from the replicas before recent scale events', () => {
     const state = { ...empty, scaleUpEvents: [{ change: 8, time: ago(5) }] };
     // 18 now, 10 at the start of the 15 s period: the limit is still 20.
     expect(scaleUpLimit(18, state, behavior.scaleUp, now)).toBe(20);
-    expect(normalizeWithBehavior(state, behavior, 18, 40, 1, 100, now).replicas).toBe(20);
+    expect(
+      normalizeWithBehavior(state, behavior, { current: 18, desired: 40, min: 1, max: 100, now: now })
+        .replicas,
+    ).toBe(20);
   });
 
   it('scale-down percent truncates; Disabled freezes the direction', () => {
@@ -91,12 +143,16 @@ describe('behavior normalisation', () => {
     };
     expect(scaleDownLimit(9, empty, half, now)).toBe(4);
     const b = { ...behavior, scaleDown: half };
-    expect(normalizeWithBehavior(empty, b, 10, 1, 1, 100, now)).toMatchObject({
+    expect(
+      normalizeWithBehavior(empty, b, { current: 10, desired: 1, min: 1, max: 100, now: now }),
+    ).toMatchObject({
       replicas: 5,
       limited: 'ScaleDownLimit',
     });
     const frozen = { ...behavior, scaleUp: { ...behavior.scaleUp, selectPolicy: 'Disabled' as const } };
-    expect(normalizeWithBehavior(empty, frozen, 10, 30, 1, 100, now).replicas).toBe(10);
+    expect(
+      normalizeWithBehavior(empty, frozen, { current: 10, desired: 30, min: 1, max: 100, now: now }).replicas,
+    ).toBe(10);
   });
 
   it('stabilises both ways: down to the highest, up to the lowest recommendation in each window', () => {
@@ -109,12 +165,16 @@ describe('behavior normalisation', () => {
       ],
     };
     // Wants 4: the down window (300 s) holds 12, so it stays at 10 (current), ScaleDownStabilized.
-    expect(normalizeWithBehavior(state, b, 10, 4, 1, 100, now)).toMatchObject({
+    expect(
+      normalizeWithBehavior(state, b, { current: 10, desired: 4, min: 1, max: 100, now: now }),
+    ).toMatchObject({
       replicas: 10,
       able: 'ScaleDownStabilized',
     });
     // Wants 20: the up window (60 s) holds 12, so it goes to 12 only, ScaleUpStabilized.
-    expect(normalizeWithBehavior(state, b, 10, 20, 1, 100, now)).toMatchObject({
+    expect(
+      normalizeWithBehavior(state, b, { current: 10, desired: 20, min: 1, max: 100, now: now }),
+    ).toMatchObject({
       replicas: 12,
       able: 'ScaleUpStabilized',
     });
