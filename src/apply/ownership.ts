@@ -1,6 +1,6 @@
 import { REASON } from '../api/conditions.ts';
 import { ANNOTATIONS, LABELS } from '../api/group.ts';
-import { describeRef, inventoryId, type ObjectRef, refOf } from '../api/object-key.ts';
+import { describeRef, inventoryId, type ObjectRef, parseKey, refOf } from '../api/object-key.ts';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
@@ -134,9 +134,9 @@ export async function checkOwnership(
     // Gone since the dry-run: it will be created, as any new object.
     if (!live) return { item, ref, ownership: { kind: 'own' } as Ownership };
     const labelled = labelledOwner(live);
-    const [ns = '', name = ''] = labelled?.split('/') ?? [];
+    const other = parseKey(labelled ?? '');
     const labelledOwnerExists =
-      labelled !== undefined && labelled !== self && (await check.groupExists(ns, name));
+      labelled !== undefined && labelled !== self && (await check.groupExists(other.namespace, other.name));
     const ownership = ownershipOf({
       live,
       owner: check.owner,

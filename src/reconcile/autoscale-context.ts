@@ -1,5 +1,6 @@
 import type { AppGroup, AppSpec, AppStatus } from '../api/app-group.ts';
 import type { KubernetesObject } from '../api/object.ts';
+import { parseKey } from '../api/object-key.ts';
 import type { DecisionResult, Workload } from '../autoscale/app-status.ts';
 import type { Allocation } from '../autoscale/budget.ts';
 import type { PodJson } from '../autoscale/readings.ts';
@@ -110,7 +111,7 @@ export class AutoscaleMemory {
 
   /** Forgets one app of a group (it is no longer autoscaled), or the whole group. */
   forget(key: string, app?: string): void {
-    const [namespace = '', group = ''] = key.split('/');
+    const { namespace, name: group } = parseKey(key);
     const states = this.#groups.get(key);
     for (const a of app === undefined ? [...(states?.keys() ?? [])] : [app]) {
       states?.delete(a);

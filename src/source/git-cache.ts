@@ -1,25 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { REASON } from '../api/conditions.ts';
-import type { SizeLimits } from '../api/limits.ts';
 import { type Clock, clampTimerMs, realClock } from '../runtime/clock.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import type { GitCredentials } from './credentials.ts';
 import { classifyGitError } from './git-errors.ts';
+import { checkLimits, type SourceLimits } from './limits.ts';
+import { incomingBytes, restoreMirror, snapshotMirror } from './mirror-snapshot.ts';
 import { parseLsRemote, type ResolvedRevision } from './revision.ts';
 import { allowedProtocols, type UrlPolicy } from './url-policy.ts';
 
-/** Caps on what a fetched revision may hold (the whole tree, not only manifests). */
-export type SourceLimits = SizeLimits;
-
-export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
-  maxFileBytes: 64 * 1024 * 1024,
-  maxTotalBytes: 512 * 1024 * 1024,
-  maxFiles: 50_000,
-};
+export { checkLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from './limits.ts';
 
 /** Where git operations are counted and timed (Prometheus in the operator). */
 export interface GitObserver {
@@ -364,45 +358,6 @@ export class GitCache {
   }
 }
 
-/**
- * Checks an `ls-tree -r -l` listing against the limits, naming the file and the limit, and returns
- * the listing without sizes (what the digest covers). Pure.
- */
-export function checkLimits(sizedListing: string, limits: SourceLimits): string {
-  const lines = sizedListing.split('\n').filter((l) => l.length > 0);
-  if (lines.length > limits.maxFiles) {
-    throw new ReconcileError(
-      REASON.LimitExceeded,
-      `the revision has ${lines.length} files, over the limit of ${limits.maxFiles}`,
-    );
-  }
-  let total = 0;
-  const plain: string[] = [];
-  for (const line of lines) {
-    const tab = line.indexOf('\t');
-    const [mode, type, oid, size] = line.slice(0, tab).split(/\s+/);
-    const path = line.slice(tab + 1);
-    const bytes = Number(size);
-    if (Number.isFinite(bytes)) {
-      if (bytes > limits.maxFileBytes) {
-        throw new ReconcileError(
-          REASON.LimitExceeded,
-          `file ${path} is ${bytes} bytes, over the limit of ${limits.maxFileBytes} bytes per file`,
-        );
-      }
-      total += bytes;
-      if (total > limits.maxTotalBytes) {
-        throw new ReconcileError(
-          REASON.LimitExceeded,
-          `the revision is over the limit of ${limits.maxTotalBytes} bytes in total (at ${path})`,
-        );
-      }
-    }
-    plain.push(`${mode} ${type} ${oid}\t${path}`);
-  }
-  return `${plain.join('\n')}\n`;
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -410,58 +365,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Every file under `dir`, as paths relative to it. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(join(dir, e.name), rel)));
-    else out.push(rel);
-  }
-  return out;
-}
-
-/** A mirror's files (relative paths) and the content of the small ones a fetch rewrites. */
-interface MirrorSnapshot {
-  files: Set<string>;
-  /** shallow, FETCH_HEAD, packed-refs and every ref: their content before. */
-  content: Map<string, string>;
-}
-
-const REWRITTEN = /^(shallow|FETCH_HEAD|packed-refs|refs\/.*)$/;
-
-async function snapshotMirror(mirror: string): Promise<MirrorSnapshot> {
-  const files = new Set(await listFiles(mirror));
-  const content = new Map<string, string>();
-  for (const name of files) {
-    if (REWRITTEN.test(name)) content.set(name, await readFile(join(mirror, name), 'utf8').catch(() => ''));
-  }
-  return { files, content };
-}
-
-/**
- * Undoes a fetch that failed or was refused: removes every file it added (its packs, and the lock
- * files a killed git leaves, which would otherwise fail every later fetch), and puts the shallow
- * file and the refs back as they were.
- */
-async function restoreMirror(mirror: string, before: MirrorSnapshot): Promise<void> {
-  for (const name of await listFiles(mirror)) {
-    if (!before.files.has(name)) await rm(join(mirror, name), { force: true });
-  }
-  for (const [name, text] of before.content) await writeFile(join(mirror, name), text);
-}
-
-/** Bytes of the packs being received (git's tmp_pack_* files) in a mirror. */
-async function incomingBytes(mirror: string): Promise<number> {
-  const packDir = join(mirror, 'objects', 'pack');
-  const names = await readdir(packDir).catch(() => [] as string[]);
-  let total = 0;
-  for (const name of names) {
-    if (!name.startsWith('tmp_')) continue;
-    total += (await stat(join(packDir, name)).catch(() => undefined))?.size ?? 0;
-  }
-  return total;
 }
