@@ -39,6 +39,8 @@ export interface RunConfig {
   };
   /** The kustomize binary; undefined: `kustomize` on PATH. */
   kustomizePath: string | undefined;
+  /** The helm binary; undefined: `helm` on PATH. */
+  helmPath: string | undefined;
   allowRemoteBases: boolean;
   /** Environment for git children: only PATH is passed through. */
   gitEnv: Record<string, string>;
@@ -121,6 +123,7 @@ export const RUN_FLAGS = {
     arg: 'PATH',
     help: 'the kustomize binary (default: kustomize on PATH)',
   },
+  'helm-path': { type: 'string', arg: 'PATH', help: 'the helm binary (default: helm on PATH)' },
   'allow-remote-bases': {
     type: 'boolean',
     default: false,
@@ -260,6 +263,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       allowCrossNamespaceTargets: values['allow-cross-namespace-targets'],
     },
     kustomizePath: values['kustomize-path'],
+    helmPath: values['helm-path'],
     autoscaler: {
       syncPeriodMs,
       tolerance,

@@ -85,8 +85,40 @@ export interface ResourceBudget {
   memory?: Quantity;
 }
 
+/** A group's source: a GitSource (the default) or a ChartSource, in the group's namespace. */
+export interface SourceReference {
+  kind?: 'GitSource' | 'ChartSource';
+  name: string;
+}
+
+/** Where a chart's values come from besides the chart: a key of a ConfigMap or a Secret. */
+export interface ValuesReference {
+  kind: 'ConfigMap' | 'Secret';
+  name: string;
+  /** The key holding YAML values; default values.yaml. */
+  key?: string;
+  /** A missing object or key is skipped instead of failing the render. */
+  optional?: boolean;
+}
+
+/** How a chart is rendered (`helm template`). */
+export interface HelmSpec {
+  /** Default: the AppGroup's name. */
+  releaseName?: string;
+  /** Inline values, merged last. */
+  values?: Record<string, unknown>;
+  /** Files inside the chart (or, for a chart in Git, inside the repository), in order. */
+  valuesFiles?: string[];
+  valuesFrom?: ValuesReference[];
+  /** The chart's crds/ go in the first stage and are never pruned (default true). */
+  includeCRDs?: boolean;
+  /** Leave out `helm.sh/hook: test` objects (default true). */
+  skipTests?: boolean;
+}
+
 export interface AppGroupSpec {
-  sourceRef: LocalObjectReference;
+  sourceRef: SourceReference;
+  helm?: HelmSpec;
   path?: string;
   targetNamespace?: string;
   interval?: string;
@@ -142,6 +174,15 @@ export interface HistoryEntry {
   message?: string;
 }
 
+/** Helm hooks of the release being applied: a release is one revision of the source at one generation. */
+export interface HooksStatus {
+  release: string;
+  /** Whether the release is the group's first (install hooks) or a later one (upgrade hooks). */
+  action?: 'install' | 'upgrade';
+  pre?: 'Succeeded' | 'Failed';
+  post?: 'Succeeded' | 'Failed';
+}
+
 export interface AppGroupStatus {
   observedGeneration?: number;
   conditions?: Condition[];
@@ -159,6 +200,7 @@ export interface AppGroupStatus {
     overcommitted?: boolean;
   };
   history?: HistoryEntry[];
+  hooks?: HooksStatus;
 }
 
 export interface AppGroup {

@@ -38,6 +38,7 @@ export const REASON = {
   // ownership and tenancy
   OwnershipConflict: 'OwnershipConflict',
   PolicyViolation: 'PolicyViolation',
+  HookFailed: 'HookFailed',
   Adopted: 'Adopted',
   // bookkeeping that went wrong
   InvalidInventory: 'InvalidInventory',

@@ -6,11 +6,20 @@ export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 export const KINDS = {
   GitSource: { kind: 'GitSource', plural: 'gitsources', singular: 'gitsource', shortNames: ['gitsrc', 'gs'] },
   AppGroup: { kind: 'AppGroup', plural: 'appgroups', singular: 'appgroup', shortNames: ['ag'] },
+  ChartSource: {
+    kind: 'ChartSource',
+    plural: 'chartsources',
+    singular: 'chartsource',
+    shortNames: ['chartsrc', 'cs'],
+  },
 } as const;
 
 export const LABELS = {
   groupName: 'shoal.dev/group-name',
   groupNamespace: 'shoal.dev/group-namespace',
+  /** A Helm hook's group: hooks are Shoal's, but outside the inventory and the drift watches. */
+  hookGroupName: 'shoal.dev/hook-group-name',
+  hookGroupNamespace: 'shoal.dev/hook-group-namespace',
 } as const;
 
 export const ANNOTATIONS = {

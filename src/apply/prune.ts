@@ -5,6 +5,7 @@ import { describeRef, inventoryId, type ObjectRef } from '../api/object-key.ts';
 import type { ParsedEntry } from '../diff/inventory.ts';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
+import { HOOK_ANNOTATIONS } from '../render/hooks.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
 
@@ -23,7 +24,7 @@ interface LiveMeta {
   };
 }
 
-export type PruneDecision = 'delete' | 'not-owned' | 'prune-disabled' | 'claimed' | 'not-permitted';
+export type PruneDecision = 'delete' | 'not-owned' | 'prune-disabled' | 'kept' | 'claimed' | 'not-permitted';
 
 export interface PruneGuards {
   /** Other groups whose inventory lists an id (`namespace/name`; may include this group). */
@@ -35,7 +36,7 @@ export interface PruneGuards {
 /**
  * Whether a live object that left Git may be deleted: only when it still carries this group's owner
  * labels, no other group's inventory lists it, the tenancy policy allows the group to touch it, and
- * it has no `shoal.dev/prune: disabled`. Pure.
+ * it has no `shoal.dev/prune: disabled` (nor Helm's `helm.sh/resource-policy: keep`). Pure.
  */
 export function pruneDecision(
   live: LiveMeta,
@@ -53,6 +54,8 @@ export function pruneDecision(
   const self = `${owner.groupNamespace}/${owner.groupName}`;
   if ((facts.claimedBy ?? []).some((k) => k !== self)) return 'claimed';
   if (live.metadata?.annotations?.[ANNOTATIONS.prune] === 'disabled') return 'prune-disabled';
+  // Helm's own rule: an object marked keep outlives its release.
+  if (live.metadata?.annotations?.[HOOK_ANNOTATIONS.resourcePolicy] === 'keep') return 'kept';
   return 'delete';
 }
 

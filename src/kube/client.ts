@@ -1,12 +1,16 @@
 import {
   ApiException,
+  ApisApi,
   AppsV1Api,
+  CoreApi,
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
   type V1APIResource,
+  VersionApi,
 } from '@kubernetes/client-node';
 import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
@@ -310,6 +314,35 @@ export class Kube {
         ),
       ),
     );
+  }
+
+  /**
+   * What discovery says of the cluster: its version (v1.37.1) and every API version it serves, as
+   * `group/version` and `group/version/Kind` (what Helm's .Capabilities.APIVersions holds).
+   * One request per API version: callers cache it.
+   */
+  async discovery(): Promise<{ version: string; apiVersions: string[] }> {
+    const info = await translate(this.config.makeApiClient(VersionApi).getCode());
+    const core = await translate(this.config.makeApiClient(CoreApi).getAPIVersions());
+    const groups = await translate(this.config.makeApiClient(ApisApi).getAPIVersions());
+    const versions = [
+      ...(core.versions ?? []),
+      ...(groups.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
+    ];
+    const out = new Set<string>(versions);
+    await Promise.all(
+      versions.map(async (gv) => {
+        const [group, version] = gv.includes('/') ? (gv.split('/') as [string, string]) : ['', gv];
+        const list = group
+          ? await this.#custom.getAPIResources({ group, version }).catch(() => undefined)
+          : await this.config
+              .makeApiClient(CoreV1Api)
+              .getAPIResources()
+              .catch(() => undefined);
+        for (const r of list?.resources ?? []) if (!r.name.includes('/')) out.add(`${gv}/${r.kind}`);
+      }),
+    );
+    return { version: info.gitVersion, apiVersions: [...out].sort() };
   }
 
   /** The cluster-wide collection path of a kind (`/api/v1/configmaps`, `/apis/apps/v1/deployments`). */

@@ -1,4 +1,5 @@
 import type { AppGroup } from '../api/app-group.ts';
+import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import { keyOf } from '../api/object-key.ts';
@@ -18,6 +19,7 @@ const RELIST_EVERY_MS = 10 * 60_000;
 export interface OwnCaches {
   groups: InformerLike<AppGroup>;
   sources: InformerLike<GitSource>;
+  chartSources: InformerLike<ChartSource>;
   reads: CachedReads;
   /** Which groups' inventories list an object. */
   inventories: InventoryIndex;
@@ -47,6 +49,12 @@ export function ownCaches(
     KINDS.GitSource.kind,
     scope,
   ) as unknown as InformerLike<GitSource>;
+  const chartSources = kube.informer(
+    `${base}/${KINDS.ChartSource.plural}`,
+    gv,
+    KINDS.ChartSource.kind,
+    scope,
+  ) as unknown as InformerLike<ChartSource>;
   const inventories = new InventoryIndex();
   const index = guard(
     'inventory index',
@@ -70,7 +78,8 @@ export function ownCaches(
   return {
     groups,
     sources,
-    reads: cachedReads(kube, { group: groups, source: sources }),
+    chartSources,
+    reads: cachedReads(kube, { group: groups, source: sources, chartSource: chartSources }),
     inventories,
     runnable: {
       name: 'caches',
@@ -80,6 +89,7 @@ export function ownCaches(
           ...(await Promise.all([
             startResilient(sources, { ...informerOptions, name: 'gitsources' }),
             startResilient(groups, { ...informerOptions, name: 'appgroups' }),
+            startResilient(chartSources, { ...informerOptions, name: 'chartsources' }),
           ])),
         );
       },

@@ -18,8 +18,8 @@ export class CommitLatency {
     this.#observe = observe;
   }
 
-  detected(namespace: string, source: string, revision: string, at: Date): void {
-    this.#detected.set(`${namespace}/${source}|${revision}`, at.getTime());
+  detected(kind: string, namespace: string, source: string, revision: string, at: Date): void {
+    this.#detected.set(`${kind}/${namespace}/${source}|${revision}`, at.getTime());
     if (this.#detected.size > DETECTED_LIMIT) {
       const oldest = this.#detected.keys().next().value;
       if (oldest !== undefined) this.#detected.delete(oldest);
@@ -27,7 +27,10 @@ export class CommitLatency {
   }
 
   applied(group: AppGroup, revision: string): void {
-    const at = this.#detected.get(`${group.metadata.namespace}/${group.spec.sourceRef.name}|${revision}`);
+    const kind = group.spec.sourceRef.kind ?? 'GitSource';
+    const at = this.#detected.get(
+      `${kind}/${group.metadata.namespace}/${group.spec.sourceRef.name}|${revision}`,
+    );
     if (at !== undefined) this.#observe((this.#clock.now().getTime() - at) / 1000);
   }
 }

@@ -10,7 +10,7 @@ import type { Runnable } from '../runtime/manager.ts';
 import type { WorkQueue } from '../runtime/work-queue.ts';
 import { describeFailure } from '../status/summarize.ts';
 
-export type ControllerKind = 'GitSource' | 'AppGroup' | 'Autoscale';
+export type ControllerKind = 'GitSource' | 'ChartSource' | 'AppGroup' | 'Autoscale';
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(REASON));
 

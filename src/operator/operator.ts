@@ -11,7 +11,9 @@ import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
 import { reconcileAutoscale } from '../reconcile/autoscale-reconciler.ts';
+import { reconcileChartSource } from '../reconcile/chart-source-reconciler.ts';
 import { reconcileGitSource } from '../reconcile/git-source-reconciler.ts';
+import { DEFAULT_HELM_OPTIONS } from '../render/helm.ts';
 import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
 import { ManifestParser } from '../render/parse-in-worker.ts';
 import { RenderCache } from '../render/render-cache.ts';
@@ -21,9 +23,11 @@ import { LeaderElector } from '../runtime/leader-election.ts';
 import { type Log, withLogContext } from '../runtime/logger.ts';
 import { Manager } from '../runtime/manager.ts';
 import { WorkQueue } from '../runtime/work-queue.ts';
+import { ChartCache } from '../source/chart-cache.ts';
 import { DEFAULT_SOURCE_LIMITS, GitCache } from '../source/git-cache.ts';
 import { autoscaling, isScaled } from './autoscale.ts';
 import { ownCaches } from './caches.ts';
+import { cachedCapabilities } from './capabilities.ts';
 import { CommitLatency } from './commit-latency.ts';
 import { controller, stepObserver } from './controllers.ts';
 import { driftWatch } from './drift-watch.ts';
@@ -122,8 +126,10 @@ export async function runOperator(
     clock,
   });
   const parser = new ManifestParser();
+  const charts = new ChartCache(config.cacheDir);
   const queues = {
     GitSource: new WorkQueue({ clock }),
+    ChartSource: new WorkQueue({ clock }),
     AppGroup: new WorkQueue({ clock }),
     Autoscale: new WorkQueue({ clock }),
   };
@@ -136,6 +142,7 @@ export async function runOperator(
     stop: () => parser.close(),
   });
   enqueueWhen(caches.sources, queues.GitSource, needsReconcile, report);
+  enqueueWhen(caches.chartSources, queues.ChartSource, needsReconcile, report);
   enqueueWhen(caches.groups, queues.AppGroup, needsReconcile, report);
 
   const drift = driftWatch(kube, {
@@ -167,6 +174,20 @@ export async function runOperator(
   });
   const latency = new CommitLatency(clock, (s) => metrics.commitToApplied.observe(s));
 
+  /** A source has a new revision: the groups using it sync at once. */
+  const sourceChanged = (
+    kind: string,
+    namespace: string,
+    name: string,
+    revision: string,
+    detectedAt: Date,
+  ) => {
+    latency.detected(kind, namespace, name, revision, detectedAt);
+    for (const g of caches.groups.list(namespace)) {
+      if (g.spec.sourceRef.name === name && (g.spec.sourceRef.kind ?? 'GitSource') === kind)
+        queues.AppGroup.add(`${namespace}/${g.metadata.name}`);
+    }
+  };
   const gitSourceDeps = {
     kube,
     git,
@@ -177,12 +198,20 @@ export async function runOperator(
     credentialsDir: join(config.cacheDir, 'credentials'),
     reads: caches.reads,
     observeStep: stepObserver('GitSource', metrics, log),
-    onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => {
-      latency.detected(namespace, name, revision, detectedAt);
-      for (const g of caches.groups.list(namespace)) {
-        if (g.spec.sourceRef.name === name) queues.AppGroup.add(`${namespace}/${g.metadata.name}`);
-      }
-    },
+    onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
+      sourceChanged('GitSource', namespace, name, revision, detectedAt),
+  };
+  const chartSourceDeps = {
+    kube,
+    charts,
+    clock,
+    events,
+    policy: config.urlPolicy,
+    random: Math.random,
+    reads: caches.reads,
+    observeStep: stepObserver('ChartSource', metrics, log),
+    onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
+      sourceChanged('ChartSource', namespace, name, revision, detectedAt),
   };
   const appGroupDeps = {
     kube,
@@ -203,6 +232,15 @@ export async function runOperator(
       home: join(config.cacheDir, 'kustomize-home'),
     },
     tenancy: config.tenancy,
+    charts,
+    helm: {
+      ...DEFAULT_HELM_OPTIONS,
+      binary: config.helmPath,
+      env: config.gitEnv,
+      workDir: join(config.cacheDir, 'helm-work'),
+    },
+    capabilities: cachedCapabilities(kube, clock, log),
+    policy: config.urlPolicy,
     inventoryLimits: DEFAULT_INVENTORY_LIMITS,
     onApplied: (group: Parameters<CommitLatency['applied']>[0], revision: string) =>
       latency.applied(group, revision),
@@ -225,7 +263,15 @@ export async function runOperator(
     controller('Autoscale', queues.Autoscale, (key) => reconcileAutoscale(autoscaleDeps, key), workers),
   );
   manager.add(drift.runnable);
-  manager.add(gitGarbageCollection(git, { sources: caches.sources, clock, log, report }));
+  manager.add(
+    gitGarbageCollection(git, charts, {
+      sources: caches.sources,
+      chartSources: caches.chartSources,
+      clock,
+      log,
+      report,
+    }),
+  );
   const webhooks = config.webhookAddr
     ? webhookReceiver({
         addr: config.webhookAddr,

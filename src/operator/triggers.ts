@@ -1,4 +1,5 @@
 import type { AppGroup } from '../api/app-group.ts';
+import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS } from '../api/group.ts';
 import { keyOf } from '../api/object-key.ts';
@@ -14,7 +15,7 @@ import {
 } from '../runtime/predicates.ts';
 import type { WorkQueue } from '../runtime/work-queue.ts';
 
-type Watched = GitSource | AppGroup;
+type Watched = GitSource | AppGroup | ChartSource;
 
 /** Reconcile on create, on a spec change, a new requested-at or a deletion; never on status-only writes. */
 export const needsReconcile: Predicate<Watched> = anyOf<Watched>(

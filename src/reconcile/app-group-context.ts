@@ -1,4 +1,5 @@
-import type { AppGroup } from '../api/app-group.ts';
+import type { AppGroup, HooksStatus } from '../api/app-group.ts';
+import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import type { AppliedObject } from '../apply/apply-staged.ts';
 import type { Owner, PruneResult } from '../apply/prune.ts';
@@ -8,12 +9,15 @@ import type { InventoryLimits, ParsedInventory } from '../diff/inventory.ts';
 import type { GroupHealth } from '../health/summarize.ts';
 import type { Kube } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import type { Capabilities, HelmOptions } from '../render/helm.ts';
 import type { KustomizeOptions } from '../render/kustomize.ts';
 import type { ManifestParser } from '../render/parse-in-worker.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
 import type { RenderCache } from '../render/render-cache.ts';
 import type { Clock } from '../runtime/clock.ts';
+import type { ChartCache } from '../source/chart-cache.ts';
 import type { GitCache } from '../source/git-cache.ts';
+import type { UrlPolicy } from '../source/url-policy.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import type { StepObserver } from './run-steps.ts';
 
@@ -37,6 +41,14 @@ export interface AppGroupReconcilerDeps {
   parser: ManifestParser;
   /** How kustomizations are built (binary, remote bases), and kustomize's HOME. */
   kustomize: { options: KustomizeOptions; home: string };
+  /** Unpacked charts (ChartSource artifacts and chart dependencies). */
+  charts: ChartCache;
+  /** How `helm template` runs. */
+  helm: HelmOptions;
+  /** What the cluster's discovery says, for the charts' .Capabilities (cached by the operator). */
+  capabilities?: () => Promise<Capabilities | undefined>;
+  /** Which hosts and protocols chart dependencies may come from. */
+  policy: UrlPolicy;
   /** Caps on one group's inventory (it must fit in the status). */
   inventoryLimits: InventoryLimits;
   /** Called once a group has applied a revision it had not applied before. */
@@ -64,10 +76,17 @@ export interface AppGroupContext {
   intervalMs: number;
   timeoutMs: number;
   source?: GitSource;
+  chartSource?: ChartSource;
+  /** Set when the group renders a chart (a ChartSource, or a Git path holding Chart.yaml). */
+  chartDir?: string;
   revision?: string;
   digest?: string;
   artifactDir?: string;
   objects: RenderedObject[];
+  /** Helm hooks of the render: applied in their phases, outside the inventory. */
+  hooks: RenderedObject[];
+  /** The hooks of this release, as they stand after this run. */
+  hookStatus?: HooksStatus;
   applied: AppliedObject[];
   pruned?: PruneResult;
   health?: GroupHealth;

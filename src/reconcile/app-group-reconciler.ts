@@ -45,6 +45,7 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
     intervalMs: FALLBACK_INTERVAL_MS,
     timeoutMs: FALLBACK_INTERVAL_MS,
     objects: [],
+    hooks: [],
     applied: [],
   };
   const result = await runAndReport(
@@ -90,6 +91,7 @@ async function report(ctx: AppGroupContext, failure: unknown, started: Date): Pr
     adopted: ctx.applied.filter((a) => a.adopted).map((a) => a.ref),
     pruneSkipped: ctx.pruned?.skipped ?? [],
     invalidInventory: ctx.inventory.invalid,
+    ...(ctx.hookStatus ? { hooks: ctx.hookStatus } : {}),
   });
   await writeGroupStatus(deps, group, status);
   if (succeeded && ctx.revision && previous.lastAppliedRevision !== ctx.revision) {

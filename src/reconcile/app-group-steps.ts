@@ -19,6 +19,8 @@ import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { type AppGroupContext as Context, ownerOf, reads } from './app-group-context.ts';
+import { postHooks, preHooks } from './app-group-hooks.ts';
+import { render, resolveSource } from './app-group-render.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import type { Step } from './run-steps.ts';
 
@@ -46,43 +48,6 @@ export const validateSpec: Step<Context> = {
   },
 };
 
-export const resolveSource: Step<Context> = {
-  name: 'resolveSource',
-  async run(ctx) {
-    const namespace = ctx.group.metadata.namespace ?? '';
-    const name = ctx.group.spec.sourceRef.name;
-    const source = await reads(ctx.deps).source(namespace, name);
-    if (!source)
-      throw new WaitingError(
-        REASON.SourceNotReady,
-        `GitSource ${name} was not found`,
-        ctx.deps.sourceRetryMs,
-      );
-    const revision = source.status?.artifact?.revision;
-    const digest = source.status?.artifact?.digest;
-    if (!revision || !digest) {
-      throw new WaitingError(
-        REASON.SourceNotReady,
-        `GitSource ${name} has no artifact yet`,
-        ctx.deps.sourceRetryMs,
-      );
-    }
-    if (!(await ctx.deps.git.hasArtifact(digest))) {
-      // Fetched by another process, or before a restart: the GitSource reconcile checks it out again.
-      throw new WaitingError(
-        REASON.SourceNotReady,
-        `revision ${revision} (tree ${digest}) is not checked out yet`,
-        ctx.deps.sourceRetryMs,
-      );
-    }
-    ctx.source = source;
-    ctx.revision = revision;
-    ctx.digest = digest;
-    ctx.artifactDir = ctx.deps.git.artifactDir(digest);
-    return undefined;
-  },
-};
-
 /** Waits until every AppGroup named in spec.dependsOn (same namespace) is Ready for its generation. */
 export const checkDependencies: Step<Context> = {
   name: 'checkDependencies',
@@ -103,36 +68,6 @@ export const checkDependencies: Step<Context> = {
   },
 };
 
-export const render: Step<Context> = {
-  name: 'render',
-  async run(ctx) {
-    const { path = '.', patches = [] } = ctx.group.spec;
-    const parsed = await ctx.deps.renderCache.get(RenderCache.key(ctx.digest ?? '', path, patches), () =>
-      loadManifests(ctx.deps.parser, ctx.artifactDir ?? '', path, patches, ctx.deps.kustomize),
-    );
-    const scopes = await resolveScopes(
-      ctx.applier,
-      parsed.map((p) => p.object),
-    );
-    const decorated = decorate(parsed, {
-      owner: ownerOf(ctx.group),
-      targetNamespace: ctx.group.spec.targetNamespace ?? ctx.group.metadata.namespace ?? 'default',
-      namespaced: scopes,
-    });
-    ctx.objects = assignReplicaOwnership(decorated, ctx.group.spec.apps ?? []);
-    const { prune: pruning, allowEmpty } = ctx.group.spec;
-    const tracked = ctx.inventory.entries.length;
-    if (ctx.objects.length === 0 && pruning && !allowEmpty && tracked > 0) {
-      throw new ReconcileError(
-        REASON.EmptySourceRefused,
-        `path "${ctx.group.spec.path ?? '.'}" renders no objects; refusing to prune all ${tracked} ` +
-          'objects of this group (set spec.allowEmpty to allow it)',
-      );
-    }
-    return undefined;
-  },
-};
-
 /**
  * The tenancy policy, after rendering and patches and before anything is sent: a group that applies
  * with the operator's identity writes only namespaced objects in its own namespace. Then the
@@ -142,7 +77,7 @@ export const checkPolicy: Step<Context> = {
   name: 'checkPolicy',
   async run(ctx) {
     const violations = policyViolations(
-      ctx.objects.map((o) => refOf(o.object)),
+      [...ctx.objects, ...ctx.hooks].map((o) => refOf(o.object)),
       ctx.tenant,
       ctx.deps.tenancy,
     );
@@ -273,7 +208,9 @@ export const APP_GROUP_STEPS = [
   checkDependencies,
   render,
   checkPolicy,
+  preHooks,
   apply,
   pruneStale,
   assessHealth,
+  postHooks,
 ];

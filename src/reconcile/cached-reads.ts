@@ -1,15 +1,17 @@
 import type { AppGroup } from '../api/app-group.ts';
+import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import type { Kube } from '../kube/client.ts';
 import type { InformerLike } from '../runtime/informer.ts';
 
-type Own = AppGroup | GitSource;
+type Own = AppGroup | GitSource | ChartSource;
 
 /** How the reconcilers read Shoal's own objects. */
 export interface CachedReads {
   group(namespace: string, name: string): Promise<AppGroup | undefined>;
   source(namespace: string, name: string): Promise<GitSource | undefined>;
+  chartSource(namespace: string, name: string): Promise<ChartSource | undefined>;
   /** A reconcile wrote `obj`, which is now at `resourceVersion`: read it live until the cache has that. */
   wrote(obj: Own, resourceVersion: string | undefined): void;
 }
@@ -26,6 +28,7 @@ export function liveReads(kube: Kube): CachedReads {
   return {
     group: (namespace, name) => kube.get<AppGroup>(ref(KINDS.AppGroup.kind, namespace, name)),
     source: (namespace, name) => kube.get<GitSource>(ref(KINDS.GitSource.kind, namespace, name)),
+    chartSource: (namespace, name) => kube.get<ChartSource>(ref(KINDS.ChartSource.kind, namespace, name)),
     wrote: () => {},
   };
 }
@@ -41,7 +44,11 @@ const PENDING_MS = 60_000;
  */
 export function cachedReads(
   kube: Kube,
-  informers: { group: InformerLike<AppGroup>; source: InformerLike<GitSource> },
+  informers: {
+    group: InformerLike<AppGroup>;
+    source: InformerLike<GitSource>;
+    chartSource: InformerLike<ChartSource>;
+  },
   now: () => number = Date.now,
 ): CachedReads {
   const pending = new Map<string, { resourceVersion: string; at: number }>();
@@ -57,6 +64,7 @@ export function cachedReads(
   };
   track(KINDS.AppGroup.kind, informers.group);
   track(KINDS.GitSource.kind, informers.source);
+  track(KINDS.ChartSource.kind, informers.chartSource);
   const read = async <T extends Own>(
     kind: string,
     informer: InformerLike<T>,
@@ -80,6 +88,7 @@ export function cachedReads(
   return {
     group: (namespace, name) => read(KINDS.AppGroup.kind, informers.group, namespace, name),
     source: (namespace, name) => read(KINDS.GitSource.kind, informers.source, namespace, name),
+    chartSource: (namespace, name) => read(KINDS.ChartSource.kind, informers.chartSource, namespace, name),
     wrote(obj, resourceVersion) {
       if (resourceVersion === undefined) return;
       pending.set(idOf(obj.kind, obj), { resourceVersion, at: now() });

@@ -15,10 +15,9 @@ import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
 import { refuseHost } from '../source/host-policy.ts';
 import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
-import { describeFailure, summarizeFailure, summarizeSuccess } from '../status/summarize.ts';
-import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import { runAndReport, type Step, type StepObserver } from './run-steps.ts';
+import { writeSourceStatus } from './source-status.ts';
 
 export interface GitSourceReconcilerDeps {
   kube: Kube;
@@ -182,39 +181,10 @@ export async function reconcileGitSource(
   return { requeueAfterMs: jitter(ctx.intervalMs, deps.random()) };
 }
 
-async function writeStatus(ctx: Context, failure: unknown): Promise<void> {
-  const { deps, source } = ctx;
-  const now = deps.clock.now();
-  const generation = source.metadata.generation ?? 0;
-  const requested = source.metadata.annotations?.[ANNOTATIONS.requestedAt];
-  const base = {
-    ...ctx.status,
-    observedGeneration: generation,
-    ...(requested ? { lastHandledReconcileAt: requested } : {}),
-  };
-  const revision = ctx.status.artifact?.revision ?? '';
-  const conditions =
-    failure === undefined
-      ? summarizeSuccess(
-          base.conditions ?? [],
-          REASON.Succeeded,
-          `stored artifact for revision ${revision}`,
-          generation,
-          now,
-        )
-      : summarizeFailure(base.conditions ?? [], failure, generation, now, REASON.FetchFailed);
-  const written = await writeStatusIfChanged(
-    deps.kube,
-    statusRefOf(KINDS.GitSource.plural, source),
-    source.status,
-    { ...base, conditions },
-    deps.clock,
-  );
-  if (written.wrote) deps.reads?.wrote(source, written.resourceVersion);
-  if (failure !== undefined) {
-    const { reason, message } = describeFailure(failure, REASON.FetchFailed);
-    await deps.events.emit(source, 'Warning', reason, message);
-  } else if (ctx.revisionChanged) {
-    await deps.events.emit(source, 'Normal', REASON.NewArtifact, `stored artifact for revision ${revision}`);
-  }
+function writeStatus(ctx: Context, failure: unknown): Promise<void> {
+  return writeSourceStatus(ctx.deps, ctx.source, KINDS.GitSource.plural, {
+    status: ctx.status,
+    failure,
+    revisionChanged: ctx.revisionChanged,
+  });
 }

@@ -20,7 +20,7 @@ export interface DecorateOptions {
  */
 export function decorate(objects: readonly RenderedObject[], opts: DecorateOptions): RenderedObject[] {
   const seen = new Map<string, string>();
-  return objects.map(({ object, source }) => {
+  return objects.map(({ object, source, hook }) => {
     const namespaced = opts.namespaced(object.apiVersion, object.kind);
     const { namespace: _ns, ...metadata } = object.metadata;
     const next: KubeObject = {
@@ -34,8 +34,8 @@ export function decorate(objects: readonly RenderedObject[], opts: DecorateOptio
                 ...object.metadata.labels,
                 ...(opts.owner
                   ? {
-                      [LABELS.groupName]: opts.owner.groupName,
-                      [LABELS.groupNamespace]: opts.owner.groupNamespace,
+                      [hook ? LABELS.hookGroupName : LABELS.groupName]: opts.owner.groupName,
+                      [hook ? LABELS.hookGroupNamespace : LABELS.groupNamespace]: opts.owner.groupNamespace,
                     }
                   : {}),
               },
@@ -53,6 +53,6 @@ export function decorate(objects: readonly RenderedObject[], opts: DecorateOptio
       );
     }
     seen.set(id, source);
-    return { object: next, source };
+    return { object: next, source, ...(hook ? { hook } : {}) };
   });
 }

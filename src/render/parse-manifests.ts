@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import { REASON } from '../api/conditions.ts';
 import type { KubeObject } from '../api/object.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
+import type { HookInfo } from './hooks.ts';
 import type { ManifestFile } from './manifest-file.ts';
 
 /** A Kubernetes object as rendered from Git, with where it came from. */
@@ -14,6 +15,8 @@ export interface RenderedObject {
    * never sends it, and a new object starts at `initial`.
    */
   replicas?: { initial: number };
+  /** A Helm hook: applied in its phase around the sync, and kept out of the inventory. */
+  hook?: HookInfo;
 }
 
 export type { KubeObject } from '../api/object.ts';

@@ -1,4 +1,4 @@
-import type { AppGroupStatus, HistoryEntry, InventoryEntry } from '../api/app-group.ts';
+import type { AppGroupStatus, HistoryEntry, HooksStatus, InventoryEntry } from '../api/app-group.ts';
 import { CONDITION, REASON, type Reason } from '../api/conditions.ts';
 import { describeRef, type ObjectRef } from '../api/object-key.ts';
 import { parseInventory } from '../diff/inventory.ts';
@@ -38,6 +38,8 @@ export interface SyncOutcome {
   pruneSkipped: readonly { ref: ObjectRef; why: string }[];
   /** Malformed entries of the previous inventory (dropped, never acted on). */
   invalidInventory: readonly string[];
+  /** The Helm hooks of the release, when this run ran any. */
+  hooks?: HooksStatus;
 }
 
 const HEALTH_REASON: Record<GroupHealth['status'], Reason> = {
@@ -94,6 +96,7 @@ export function nextAppGroupStatus(o: SyncOutcome): { status: AppGroupStatus; ev
     ...(o.requested ? { lastHandledReconcileAt: o.requested } : {}),
     ...(revision ? { lastAttemptedRevision: revision } : {}),
     inventory: [...o.inventory],
+    ...(o.hooks ? { hooks: o.hooks } : {}),
   };
   const run = (result: HistoryEntry['result'], message?: string): HistoryEntry[] =>
     [

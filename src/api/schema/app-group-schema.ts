@@ -188,10 +188,63 @@ const patchOperation = obj(
   ['op', 'path'],
 );
 
+const helmSchema = obj(
+  'How a Helm chart is rendered (helm template): for a ChartSource, or a path in a GitSource that holds a ' +
+    "Chart.yaml. Values merge in this order, later winning: the chart's values.yaml, valuesFiles, valuesFrom, values.",
+  {
+    releaseName: str("The release name the templates see (.Release.Name). Default: the AppGroup's name.", {
+      maxLength: 53,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    }),
+    values: {
+      type: 'object',
+      description: 'Values given inline, merged last.',
+      'x-kubernetes-preserve-unknown-fields': true,
+    },
+    valuesFiles: arr(
+      'Values files, in order: paths inside the chart, or, for a chart in Git, inside the repository. No ..',
+      str('A relative path.', {
+        maxLength: 1024,
+        'x-kubernetes-validations': [
+          { rule: PATH_RULE, message: 'must be relative and must not contain ..' },
+        ],
+      }),
+      { maxItems: 32 },
+    ),
+    valuesFrom: arr(
+      'Values from ConfigMaps and Secrets in the same namespace, in order (read as the group applies: its ' +
+        'ServiceAccount, or the operator). Secret values appear in no log, event, status or diff.',
+      obj(
+        'One key holding YAML values.',
+        {
+          kind: str('ConfigMap or Secret.', { enum: ['ConfigMap', 'Secret'] }),
+          name: str('Name of the object.', { minLength: 1, maxLength: 253 }),
+          key: str('The key (default values.yaml).', { maxLength: 253, default: 'values.yaml' }),
+          optional: bool('A missing object or key is skipped instead of failing the render.', {
+            default: false,
+          }),
+        },
+        ['kind', 'name'],
+      ),
+      { maxItems: 32 },
+    ),
+    includeCRDs: bool("Render the chart's crds/ (applied first and never pruned).", { default: true }),
+    skipTests: bool('Leave out helm.sh/hook: test objects.', { default: true }),
+  },
+);
+
 export const appGroupSpecSchema: Schema = obj(
   'What to run and how many: a directory of a GitSource, synced to the cluster, with replica policy per app.',
   {
-    sourceRef: localRef('The GitSource in the same namespace that holds the manifests.'),
+    sourceRef: obj(
+      'The source of the manifests, in the same namespace: a GitSource (the default) or a ChartSource.',
+      {
+        kind: str('GitSource or ChartSource.', { enum: ['GitSource', 'ChartSource'], default: 'GitSource' }),
+        name: str('Name of the source in the same namespace.', { minLength: 1, maxLength: 253 }),
+      },
+      ['name'],
+    ),
+    helm: helmSchema,
     path: str(
       'Directory inside the repository with the manifests (YAML or JSON, read recursively). Relative, ' +
         'never outside the repository. Default: the repository root.',
@@ -373,6 +426,12 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
     allocated: quantityMap('Allocated.'),
     limited: arr('Apps held below their recommendation by the budget.', str('App name.')),
     overcommitted: bool("True when the apps' minimums alone exceed the budget."),
+  }),
+  hooks: obj('The Helm hooks of the release being applied (a revision of the source at a generation).', {
+    release: str('<revision>|<generation>.'),
+    action: str("install (the group's first release) or upgrade.", { enum: ['install', 'upgrade'] }),
+    pre: str('Pre-install or pre-upgrade hooks: Succeeded or Failed.', { enum: ['Succeeded', 'Failed'] }),
+    post: str('Post-install or post-upgrade hooks: Succeeded or Failed.', { enum: ['Succeeded', 'Failed'] }),
   }),
   history: arr(
     'The last five sync runs.',

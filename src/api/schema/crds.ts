@@ -1,6 +1,7 @@
 import { API_GROUP, API_VERSION, KINDS } from '../group.ts';
 import { appGroupSpecSchema, appGroupStatusSchema } from './app-group-schema.ts';
 import { obj, type Schema } from './builders.ts';
+import { chartSourceSpecSchema, chartSourceStatusSchema } from './chart-source-schema.ts';
 import { gitSourceSpecSchema, gitSourceStatusSchema } from './git-source-schema.ts';
 
 interface PrinterColumn {
@@ -71,6 +72,21 @@ export function shoalCrds() {
       gitSourceStatusSchema,
       [
         { name: 'URL', type: 'string', jsonPath: '.spec.url' },
+        { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
+        { name: 'Status', type: 'string', jsonPath: `${READY}.message` },
+        { name: 'Revision', type: 'string', jsonPath: '.status.artifact.revision' },
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
+    ),
+    crd(
+      KINDS.ChartSource,
+      'A Helm chart Shoal follows in a chart repository or an OCI registry, and the version it last fetched.',
+      chartSourceSpecSchema,
+      chartSourceStatusSchema,
+      [
+        { name: 'URL', type: 'string', jsonPath: '.spec.url' },
+        { name: 'Chart', type: 'string', jsonPath: '.spec.chart' },
+        { name: 'Version', type: 'string', jsonPath: '.spec.version', priority: 1 },
         { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
         { name: 'Status', type: 'string', jsonPath: `${READY}.message` },
         { name: 'Revision', type: 'string', jsonPath: '.status.artifact.revision' },

@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appGroupSpecSchema, appGroupStatusSchema } from '../../../src/api/schema/app-group-schema.ts';
 import type { Schema } from '../../../src/api/schema/builders.ts';
+import {
+  chartSourceSpecSchema,
+  chartSourceStatusSchema,
+} from '../../../src/api/schema/chart-source-schema.ts';
 import { renderCrdFiles } from '../../../src/api/schema/crd-files.ts';
 import { gitSourceSpecSchema, gitSourceStatusSchema } from '../../../src/api/schema/git-source-schema.ts';
-import { fullAppGroup, fullGitSource } from '../../fixtures/full-objects.ts';
+import { fullAppGroup, fullChartSource, fullGitSource } from '../../fixtures/full-objects.ts';
 
 /** Every property path of a schema; arrays as [], free-form values (preserve-unknown) as leaves. */
 function schemaPaths(schema: Schema, prefix = ''): string[] {
@@ -43,6 +47,8 @@ describe('the TypeScript types and the CRD schemas agree', () => {
     ['GitSource status', gitSourceStatusSchema, () => fullGitSource.status],
     ['AppGroup spec', appGroupSpecSchema, () => fullAppGroup.spec],
     ['AppGroup status', appGroupStatusSchema, () => fullAppGroup.status],
+    ['ChartSource spec', chartSourceSpecSchema, () => fullChartSource.spec],
+    ['ChartSource status', chartSourceStatusSchema, () => fullChartSource.status],
   ] as [string, Schema, () => unknown][])('%s: same fields', (_, schema, value) => {
     expect(sorted(valuePaths(value()))).toEqual(sorted(schemaPaths(schema)));
   });

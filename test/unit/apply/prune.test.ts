@@ -21,6 +21,12 @@ describe('pruneDecision', () => {
       'not-owned',
     ],
     ['no labels at all', {}, {}, 'not-owned'],
+    [
+      "ours, marked keep by the chart (Helm's resource policy)",
+      { labels, annotations: { 'helm.sh/resource-policy': 'keep' } },
+      {},
+      'kept',
+    ],
     ['ours, and listed only by us', { labels }, { claimedBy: ['apps/shop'] }, 'delete'],
     [
       'ours by label, but another inventory lists it too',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppGroup } from '../../../src/api/app-group.ts';
+import type { ChartSource } from '../../../src/api/chart-source.ts';
 import type { GitSource } from '../../../src/api/git-source.ts';
 import type { Kube } from '../../../src/kube/client.ts';
 import { cachedReads } from '../../../src/reconcile/cached-reads.ts';
@@ -45,7 +46,11 @@ describe('cachedReads', () => {
       },
     } as unknown as Kube;
     let now = 0;
-    const reads = cachedReads(kube, { group: groups.informer, source: sources.informer }, () => now);
+    const reads = cachedReads(
+      kube,
+      { group: groups.informer, source: sources.informer, chartSource: cache<ChartSource>().informer },
+      () => now,
+    );
     return {
       groups,
       gets,
