@@ -257,6 +257,14 @@ export async function runOperator(
     controller('GitSource', queues.GitSource, (key) => reconcileGitSource(gitSourceDeps, key), workers),
   );
   manager.add(
+    controller(
+      'ChartSource',
+      queues.ChartSource,
+      (key) => reconcileChartSource(chartSourceDeps, key),
+      workers,
+    ),
+  );
+  manager.add(
     controller('AppGroup', queues.AppGroup, (key) => reconcileAppGroup(appGroupDeps, key), workers),
   );
   manager.add(

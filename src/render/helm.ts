@@ -192,7 +192,7 @@ export async function helmTemplate(r: ChartRender, opts: HelmOptions, clock: Clo
       const why = result.stderr
         .split('\n')
         .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('WARNING'))
+        .filter((l) => l !== '' && !l.startsWith('WARNING') && !l.startsWith('Use --debug'))
         .slice(-3)
         .join('; ')
         .replaceAll(scratch, '<values>')

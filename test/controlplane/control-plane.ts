@@ -41,6 +41,13 @@ export function ensureKustomize(
   return runBuildScript(join(HERE, '..', '..', 'tools', 'build-kustomize.sh'), log);
 }
 
+/** Builds or reuses the pinned Helm (tools/build-helm.sh); resolves to the binary's path. */
+export function ensureHelm(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  return runBuildScript(join(HERE, '..', '..', 'tools', 'build-helm.sh'), log);
+}
+
 export function ensureBinaries(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<string> {

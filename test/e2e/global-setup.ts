@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import {
   type ControlPlaneState,
   ensureBinaries,
+  ensureHelm,
   ensureKustomize,
   ensureTierB,
   installCrds,
@@ -24,10 +25,11 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[e2e-setup] ${l}\n`);
   log('building or reusing tier A and tier B (cold: tier B adds several minutes)');
-  const [binDir, tierB, kustomize] = await Promise.all([
+  const [binDir, tierB, kustomize, helm] = await Promise.all([
     ensureBinaries(log),
     ensureTierB(log),
     ensureKustomize(log),
+    ensureHelm(log),
   ]);
   dir = await mkdtemp(join(tmpdir(), 'shoal-e2e-'));
   state = await startControlPlane({ dir, binDir, log });
@@ -35,6 +37,7 @@ export async function setup(project: TestProject): Promise<void> {
   await startTierB(state, tierB, { log });
   project.provide('controlPlane', { binDir, kubeconfig: state.kubeconfig, server: state.server, dir });
   project.provide('kustomize', kustomize);
+  project.provide('helm', helm);
 }
 
 export async function teardown(): Promise<void> {

@@ -5,11 +5,13 @@ import type { TestProject } from 'vitest/node';
 import {
   type ControlPlaneState,
   ensureBinaries,
+  ensureHelm,
   ensureKustomize,
   installCrds,
   startControlPlane,
   stopControlPlane,
 } from '../controlplane/control-plane.ts';
+import { ensureDebianPackage } from '../support/debian.ts';
 import { ensurePrometheusInstalled } from '../support/prometheus.ts';
 import { ensureSshdInstalled } from '../support/sshd.ts';
 
@@ -18,6 +20,8 @@ declare module 'vitest' {
     controlPlane: Pick<ControlPlaneState, 'binDir' | 'kubeconfig' | 'server' | 'dir'>;
     /** The pinned kustomize binary (built like the control plane). */
     kustomize: string;
+    /** The pinned helm binary (built like the control plane). */
+    helm: string;
   }
 }
 
@@ -28,10 +32,13 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[global-setup] ${l}\n`);
   log('building or reusing the control plane binaries (a cold build takes about 10 minutes)');
-  const [binDir, kustomize] = await Promise.all([
+  const [binDir, kustomize, helm] = await Promise.all([
     ensureBinaries(log),
     ensureKustomize(log),
-    ensureSshdInstalled(log).then(() => ensurePrometheusInstalled(log)),
+    ensureHelm(log),
+    ensureSshdInstalled(log)
+      .then(() => ensurePrometheusInstalled(log))
+      .then(() => ensureDebianPackage('/usr/bin/docker-registry', 'docker-registry', log)),
   ]);
   dir = await mkdtemp(join(tmpdir(), 'shoal-cp-'));
   state = await startControlPlane({ dir, binDir, log });
@@ -39,6 +46,7 @@ export async function setup(project: TestProject): Promise<void> {
   log('CRDs Established');
   project.provide('controlPlane', { binDir, kubeconfig: state.kubeconfig, server: state.server, dir });
   project.provide('kustomize', kustomize);
+  project.provide('helm', helm);
 }
 
 export async function teardown(): Promise<void> {

@@ -29,6 +29,8 @@ export interface OperatorOptions {
   namespace?: string;
   /** The kustomize binary. */
   kustomize: string;
+  /** The helm binary (default: helm on PATH). */
+  helm?: string;
   extraArgs?: string[];
   /** Elect a leader (with `fastLeaderElection` in the namespace); off by default. */
   leaderElect?: boolean;
@@ -63,6 +65,7 @@ export async function startOperator(opts: OperatorOptions) {
       '--cache-dir',
       cacheDir,
       `--kustomize-path=${opts.kustomize}`,
+      ...(opts.helm ? [`--helm-path=${opts.helm}`] : []),
       `--log-level=${opts.logLevel ?? 'info'}`,
       // Many operators share this control plane, one per test namespace: none elects (see leader tests).
       ...(opts.leaderElect ? fastLeaderElection(opts.namespace ?? 'default') : ['--leader-elect=false']),

@@ -3,11 +3,11 @@ import { type OperatorOptions, startOperator, startProxiedOperator } from './ope
 
 export { fastLeaderElection } from './operator.ts';
 
-type TestOptions = Omit<OperatorOptions, 'kustomize' | 'namespace'> & { namespace: string };
+type TestOptions = Omit<OperatorOptions, 'kustomize' | 'helm' | 'namespace'> & { namespace: string };
 
 /** Shoal's operator, in this process, against the run's control plane and one namespace. */
 export function startShoal(opts: TestOptions) {
-  return startOperator({ ...opts, kustomize: inject('kustomize') });
+  return startOperator({ ...opts, kustomize: inject('kustomize'), helm: inject('helm') });
 }
 
 /**
@@ -15,5 +15,5 @@ export function startShoal(opts: TestOptions) {
  * made, to count writes and deletes).
  */
 export function startProxiedShoal(opts: TestOptions) {
-  return startProxiedOperator({ ...opts, kustomize: inject('kustomize') });
+  return startProxiedOperator({ ...opts, kustomize: inject('kustomize'), helm: inject('helm') });
 }

@@ -6,6 +6,7 @@ import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
 import {
   type ControlPlaneState,
   ensureBinaries,
+  ensureHelm,
   ensureKustomize,
   ensureTierB,
   installCrds,
@@ -60,9 +61,10 @@ export function clusterHelpers(cp: Pick<ControlPlaneState, 'binDir' | 'kubeconfi
  * outside vitest's global setup. `stop` kills it and removes its directory.
  */
 export async function startCluster(opts: { log: (line: string) => void; tierB?: boolean }) {
-  const [binDir, kustomize, tierB] = await Promise.all([
+  const [binDir, kustomize, helm, tierB] = await Promise.all([
     ensureBinaries(opts.log),
     ensureKustomize(opts.log),
+    ensureHelm(opts.log),
     opts.tierB ? ensureTierB(opts.log) : Promise.resolve(undefined),
   ]);
   const dir = await mkdtemp(join(tmpdir(), 'shoal-cluster-'));
@@ -73,6 +75,7 @@ export async function startCluster(opts: { log: (line: string) => void; tierB?: 
     ...clusterHelpers({ binDir, kubeconfig: state.kubeconfig, server: state.server, dir: state.dir }),
     state,
     kustomize,
+    helm,
     async stop() {
       await stopControlPlane(state);
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, normalize } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Packages a copy of `chartDir` at `version` with the real helm; returns the .tgz path. */
+export async function packageChart(
+  helm: string,
+  chartDir: string,
+  version: string,
+  outDir: string,
+): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'chart-pkg-'));
+  try {
+    const copy = join(work, 'chart');
+    await cp(chartDir, copy, { recursive: true });
+    const chartYaml = join(copy, 'Chart.yaml');
+    await writeFile(
+      chartYaml,
+      (await readFile(chartYaml, 'utf8')).replace(/^version: .*$/m, `version: ${version}`),
+    );
+    await mkdir(outDir, { recursive: true });
+    const { stdout } = await run(helm, ['package', copy, '--destination', outDir], { env: helmEnv(work) });
+    return stdout.trim().split(' ').pop() as string;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** An environment that keeps helm's config, cache and data in `dir`. */
+export const helmEnv = (dir: string) => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: dir,
+  HELM_CACHE_HOME: join(dir, 'cache'),
+  HELM_CONFIG_HOME: join(dir, 'config'),
+  HELM_DATA_HOME: join(dir, 'data'),
+});
+
+/**
+ * A real HTTP chart repository on loopback: charts packaged by helm, index.yaml made by
+ * `helm repo index`, served by a Node static server with optional basic auth. `requests` counts
+ * what clients asked for.
+ */
+export async function startChartRepo(
+  helm: string,
+  opts: { basic?: { username: string; password: string } } = {},
+) {
+  const dir = await mkdtemp(join(tmpdir(), 'chart-repo-'));
+  const requests: string[] = [];
+  const server = createServer(async (req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const expected = opts.basic
+      ? `Basic ${Buffer.from(`${opts.basic.username}:${opts.basic.password}`).toString('base64')}`
+      : undefined;
+    if (expected && req.headers.authorization !== expected) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end('unauthorized\n');
+      return;
+    }
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^\/+/,
+      '',
+    );
+    if (path.includes('..')) {
+      res.writeHead(400).end();
+      return;
+    }
+    const body = await readFile(join(dir, path)).catch(() => undefined);
+    if (!body) {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': path.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' })
+      .end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    dir,
+    requests,
+    /** Packages `chartDir` at `version` into the repository and indexes it again. */
+    async publish(chartDir: string, version: string): Promise<void> {
+      await packageChart(helm, chartDir, version, dir);
+      await run(helm, ['repo', 'index', dir, '--url', url], { env: helmEnv(dir) });
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
