@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { REASON } from '../api/conditions.ts';
 import { renderChart } from '../render/chart.ts';
@@ -132,9 +132,7 @@ async function renderGroupChart(ctx: Context): Promise<readonly RenderedObject[]
   const input = {
     releaseName: helm.releaseName ?? ctx.group.metadata.name ?? '',
     namespace: ctx.group.spec.targetNamespace ?? ctx.group.metadata.namespace ?? 'default',
-    valuesFiles: (helm.valuesFiles ?? []).map((f) =>
-      ctx.chartSource ? f : join(ctx.group.spec.path ?? '.', f),
-    ),
+    valuesFiles: helm.valuesFiles ?? [],
     values,
     includeCRDs: helm.includeCRDs ?? true,
     skipTests: helm.skipTests ?? true,

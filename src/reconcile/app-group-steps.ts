@@ -11,17 +11,12 @@ import { policyRule, policyViolation, policyViolations } from '../apply/tenancy.
 import { entryOf, inventoryOverLimit, staleEntries } from '../diff/inventory.ts';
 import { objectHealth } from '../health/rules.ts';
 import { groupHealth } from '../health/summarize.ts';
-import { decorate } from '../render/decorate.ts';
-import { loadManifests } from '../render/load.ts';
-import { RenderCache } from '../render/render-cache.ts';
-import { assignReplicaOwnership } from '../render/replica-ownership.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { type AppGroupContext as Context, ownerOf, reads } from './app-group-context.ts';
 import { postHooks, preHooks } from './app-group-hooks.ts';
 import { render, resolveSource } from './app-group-render.ts';
-import { resolveScopes } from './resolve-scopes.ts';
 import type { Step } from './run-steps.ts';
 
 /** A spec stored past the CRD's validation (an older CRD, a direct etcd write) stalls only this group. */

@@ -46,7 +46,7 @@ export async function renderChart(
     const files = await helmTemplate(
       {
         chartDir: chart.dir,
-        root: chart.dir === input.chartDir ? input.root : chart.dir,
+        root: input.root,
         releaseName: input.releaseName,
         namespace: input.namespace,
         valuesFiles: input.valuesFiles,

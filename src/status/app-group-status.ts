@@ -85,6 +85,26 @@ function staleNames(inventory: unknown): string[] {
  * for a run that changed something, applied a new revision or failed anew. status.apps and
  * status.budget are the autoscaler's and are left out. Pure: does not read or write the cluster.
  */
+/** Why prune left an object in place, in words for the event. */
+function whyKept(s: { ref: ObjectRef; why: string }): string {
+  switch (s.why) {
+    case 'prune-disabled':
+      return s.ref.kind === 'CustomResourceDefinition'
+        ? "a CRD marked shoal.dev/prune: disabled, as every chart's CRD is: deleting it would delete every object of it"
+        : 'marked shoal.dev/prune: disabled';
+    case 'kept':
+      return 'marked helm.sh/resource-policy: keep';
+    case 'not-owned':
+      return "no longer labelled as this group's";
+    case 'claimed':
+      return "in another group's inventory";
+    case 'not-permitted':
+      return "outside what the group's tenancy allows";
+    default:
+      return s.why;
+  }
+}
+
 export function nextAppGroupStatus(o: SyncOutcome): { status: AppGroupStatus; events: StatusEvent[] } {
   const { apps: _apps, budget: _budget, ...old } = o.previous;
   const revision = o.revision;
@@ -198,7 +218,7 @@ export function nextAppGroupStatus(o: SyncOutcome): { status: AppGroupStatus; ev
     events.push({
       type: 'Normal',
       reason: REASON.PruneSkipped,
-      message: `left in place: ${o.pruneSkipped.map((s) => `${describeRef(s.ref)} (${s.why})`).join(', ')}`,
+      message: `left in place: ${o.pruneSkipped.map((s) => `${describeRef(s.ref)} (${whyKept(s)})`).join(', ')}`,
     });
   }
   const staleBefore = staleNames(old.inventory);

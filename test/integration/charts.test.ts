@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ChartSource } from '../../src/api/chart-source.ts';
 import { startChartRepo } from '../support/chart-repo.ts';
 import { useCluster } from '../support/cluster.ts';
 import { CHARTS } from '../support/fixtures.ts';
+import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
+import { startOciRegistry } from '../support/oci-registry.ts';
 import { startProxiedShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -125,5 +129,203 @@ describe('a ChartSource on an HTTP chart repository with basic auth', () => {
       .slice(from)
       .filter((r) => r.write && r.path.includes(`/namespaces/${ns}/configmaps`));
     expect(written).toEqual([]);
+  });
+});
+
+describe('charts: an OCI registry, a Git path, dependencies, CRDs, Secret values', () => {
+  let ns: string;
+  let registry: Awaited<ReturnType<typeof startOciRegistry>>;
+  let repo: Awaited<ReturnType<typeof startChartRepo>>;
+  let git: TestRepo;
+  let shoal: Awaited<ReturnType<typeof startProxiedShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const cm = (name: string) =>
+    kube.get<Settings>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name });
+  const applied = (group: string, revision: string, timeoutMs = 30_000) =>
+    waitFor(
+      `${group} at ${revision}`,
+      async () => {
+        const g = await o.getGroup(group);
+        return g?.status?.lastAppliedRevision === revision ? g : undefined;
+      },
+      { timeoutMs },
+    );
+
+  beforeAll(async () => {
+    ns = await newNamespace('charts2');
+    o = shoalObjects(kube, ns);
+    registry = await startOciRegistry(helm);
+    repo = await startChartRepo(helm);
+    await repo.publish(join(CHARTS, 'sub'), '0.3.0');
+    await repo.publish(join(CHARTS, 'sub'), '0.4.0');
+    const withDep = await readFile(join(CHARTS, 'with-dep', 'Chart.yaml'), 'utf8');
+    git = await gitRepo({
+      'charts/demo/Chart.yaml': await readFile(join(CHARTS, 'demo', 'Chart.yaml'), 'utf8'),
+      'charts/demo/values.yaml': await readFile(join(CHARTS, 'demo', 'values.yaml'), 'utf8'),
+      'charts/demo/templates/configmap.yaml': await readFile(
+        join(CHARTS, 'demo', 'templates', 'configmap.yaml'),
+        'utf8',
+      ),
+      'charts/demo/templates/_helpers.tpl': await readFile(
+        join(CHARTS, 'demo', 'templates', '_helpers.tpl'),
+        'utf8',
+      ),
+      'env/prod.yaml': 'greeting: from the repository\ncolor: red\n',
+      'charts/with-dep/Chart.yaml': withDep.replace('REPOSITORY', repo.url),
+      // The lock pins 0.3.0 although 0.4.0 matches the range too.
+      'charts/with-dep/Chart.lock': `dependencies:\n- name: sub\n  repository: ${repo.url}\n  version: 0.3.0\ndigest: sha256:0000000000000000000000000000000000000000000000000000000000000000\ngenerated: "2026-12-01T00:00:00Z"\n`,
+      // A subchart vendored in charts/, beside the one fetched.
+      'charts/with-dep/charts/local/Chart.yaml': 'apiVersion: v2\nname: local\nversion: 0.1.0\n',
+      'charts/with-dep/charts/local/templates/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-local\ndata:\n  vendored: "yes"\n',
+      'charts/with-dep/templates/configmap.yaml': await readFile(
+        join(CHARTS, 'with-dep', 'templates', 'configmap.yaml'),
+        'utf8',
+      ),
+    });
+    shoal = await startProxiedShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      extraArgs: ['--allow-file-urls', '--allow-insecure-http'],
+      privileged: true,
+    });
+    await o.source('repo', { url: git.url, interval: '1h' });
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await registry?.close();
+    await repo?.close();
+    await git?.remove();
+  });
+
+  it('follows an OCI registry: a new version pushed is applied within the interval', async () => {
+    await registry.push(join(CHARTS, 'demo'), '0.1.0');
+    await kube.apply({
+      apiVersion: GV,
+      kind: 'ChartSource',
+      metadata: { name: 'oci', namespace: ns },
+      spec: { url: registry.url('charts'), chart: 'demo', version: '0.x', interval: '2s' },
+    });
+    await o.group('oci', {
+      sourceRef: { kind: 'ChartSource', name: 'oci' },
+      interval: '1h',
+      helm: { values: { greeting: 'oci' } },
+    });
+    await applied('oci', 'demo@0.1.0');
+    expect((await cm('oci-settings'))?.data?.chart).toBe('demo-0.1.0');
+    await registry.push(join(CHARTS, 'demo'), '0.2.0');
+    await applied('oci', 'demo@0.2.0');
+    expect((await cm('oci-settings'))?.data?.chart).toBe('demo-0.2.0');
+  });
+
+  it('renders a chart in a Git path with a values file of the repository and values from a Secret, shown nowhere', async () => {
+    const secret = 's3cr3t-valu3';
+    await o.secret('demo-secret', { 'values.yaml': `secret: ${secret}\ncolor: blue\n` });
+    await o.group('git', {
+      sourceRef: { name: 'repo' },
+      path: 'charts/demo',
+      interval: '1h',
+      helm: {
+        releaseName: 'web',
+        valuesFiles: ['env/prod.yaml'],
+        valuesFrom: [{ kind: 'Secret', name: 'demo-secret', key: 'values.yaml' }],
+      },
+    });
+    await o.groupAt('git', await git.head());
+    const data = (await cm('web-settings'))?.data;
+    // values.yaml < valuesFiles < valuesFrom: the greeting is the file's, the colour the Secret's.
+    expect(data?.greeting).toBe('from the repository');
+    expect(data?.color).toBe('blue');
+    expect(data?.['secret-sha']).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(data?.namespace).toBe(ns);
+    const shown = (await o.everything()) + JSON.stringify(shoal.logs);
+    expect(shown).not.toContain(secret);
+  });
+
+  it('a valuesFrom key that is missing is Ready=False naming the object and key, and nothing is written', async () => {
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'partial', namespace: ns },
+      data: {},
+    });
+    const before = shoal.writes(`/namespaces/${ns}/configmaps`).length;
+    await o.group('missing-key', {
+      sourceRef: { name: 'repo' },
+      path: 'charts/demo',
+      interval: '1h',
+      helm: { valuesFrom: [{ kind: 'ConfigMap', name: 'partial', key: 'values.yaml' }] },
+    });
+    const g = await o.groupReason('missing-key', 'BuildFailed');
+    expect(o.ready(g)?.message).toContain('ConfigMap partial');
+    expect(o.ready(g)?.message).toContain('values.yaml');
+    expect(await cm('missing-key-settings')).toBeUndefined();
+    const written = shoal.writes(`/namespaces/${ns}/configmaps`).slice(before);
+    expect(written.filter((w) => w.path.includes('missing-key'))).toEqual([]);
+  });
+
+  it('fetches the dependency Chart.lock pins from its repository, beside a vendored subchart', async () => {
+    await o.group('dep', { sourceRef: { name: 'repo' }, path: 'charts/with-dep', interval: '1h' });
+    await o.groupAt('dep', await git.head());
+    expect((await cm('dep-parent'))?.data?.parent).toBe('yes');
+    expect((await cm('dep-sub'))?.data?.version).toBe('0.3.0');
+    expect((await cm('dep-local'))?.data?.vendored).toBe('yes');
+  });
+
+  it('installs the CRDs of a chart and never prunes them when the chart stops shipping them', async () => {
+    await repo.publish(join(CHARTS, 'with-crd'), '1.0.0');
+    await kube.apply({
+      apiVersion: GV,
+      kind: 'ChartSource',
+      metadata: { name: 'crd', namespace: ns },
+      spec: { url: repo.url, chart: 'with-crd', version: '1.0.0', interval: '1h' },
+    });
+    await o.group('crd', {
+      sourceRef: { kind: 'ChartSource', name: 'crd' },
+      interval: '1h',
+      prune: true,
+      helm: { values: { widget: true } },
+    });
+    await applied('crd', 'with-crd@1.0.0');
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name: 'widgets.charts.shoal.dev',
+    };
+    expect(await kube.get(crd)).toBeDefined();
+    expect(
+      await kube.get({
+        apiVersion: 'charts.shoal.dev/v1',
+        kind: 'Widget',
+        namespace: ns,
+        name: 'crd-widget',
+      }),
+    ).toBeDefined();
+    // Without the CRDs (includeCRDs: false) and without the widget, the widget is pruned, the CRD is kept.
+    await o.group('crd', {
+      sourceRef: { kind: 'ChartSource', name: 'crd' },
+      interval: '1h',
+      prune: true,
+      helm: { includeCRDs: false, values: { widget: false } },
+    });
+    await waitFor('the widget pruned', async () =>
+      (await kube.get({
+        apiVersion: 'charts.shoal.dev/v1',
+        kind: 'Widget',
+        namespace: ns,
+        name: 'crd-widget',
+      }))
+        ? undefined
+        : true,
+    );
+    const g = await o.getGroup('crd');
+    expect(o.ready(g)?.status).toBe('True');
+    expect(await kube.get(crd)).toBeDefined();
+    const events = await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', {
+      namespace: ns,
+    });
+    const kept = events.items.find((e) => e.reason === 'PruneSkipped');
+    expect(kept?.note).toContain('CustomResourceDefinition/widgets.charts.shoal.dev (a CRD');
   });
 });

@@ -70,8 +70,8 @@ describe('prune', () => {
       namespace: ns,
     });
     const skipped = events.items.find((e) => e.reason === 'PruneSkipped');
-    expect(skipped?.note).toContain(`ConfigMap/${ns}/keep (prune-disabled)`);
-    expect(skipped?.note).toContain(`ConfigMap/${ns}/relabelled (not-owned)`);
+    expect(skipped?.note).toContain(`ConfigMap/${ns}/keep (marked shoal.dev/prune: disabled)`);
+    expect(skipped?.note).toContain(`ConfigMap/${ns}/relabelled (no longer labelled as this group's)`);
   });
 
   it('refuses to prune everything when the path suddenly renders nothing, unless allowEmpty', async () => {

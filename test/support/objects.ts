@@ -67,6 +67,7 @@ export function shoalObjects(kube: Kube, ns: string) {
       const lists = await Promise.all([
         kube.list('shoal.dev/v1alpha1', 'GitSource', { namespace: ns }),
         kube.list('shoal.dev/v1alpha1', 'AppGroup', { namespace: ns }),
+        kube.list('shoal.dev/v1alpha1', 'ChartSource', { namespace: ns }),
         kube.list('events.k8s.io/v1', 'Event', { namespace: ns }),
         kube.list('v1', 'ConfigMap', { namespace: ns }),
       ]);
