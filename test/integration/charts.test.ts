@@ -10,9 +10,10 @@ import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startOciRegistry } from '../support/oci-registry.ts';
 import { startProxiedShoal } from '../support/shoal.ts';
+import { chartEntries, tarGz } from '../support/tar.ts';
 import { waitFor } from '../support/wait.ts';
 
-const { cp, kube, newNamespace } = useCluster();
+const { cp, kube, kubectl, newNamespace } = useCluster();
 const helm = inject('helm');
 const GV = 'shoal.dev/v1alpha1';
 
@@ -322,10 +323,156 @@ describe('charts: an OCI registry, a Git path, dependencies, CRDs, Secret values
     const g = await o.getGroup('crd');
     expect(o.ready(g)?.status).toBe('True');
     expect(await kube.get(crd)).toBeDefined();
-    const events = await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', {
-      namespace: ns,
+    const kept = await waitFor('the PruneSkipped event', async () =>
+      (
+        await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', { namespace: ns })
+      ).items.find((e) => e.reason === 'PruneSkipped'),
+    );
+    expect(kept.note).toContain('CustomResourceDefinition/widgets.charts.shoal.dev (a CRD');
+  });
+});
+
+describe('charts: hostile archives, a repository that goes away, an HPA in a chart', () => {
+  let ns: string;
+  let good: Awaited<ReturnType<typeof startChartRepo>>;
+  let hostile: Awaited<ReturnType<typeof startChartRepo>>;
+  let shoal: Awaited<ReturnType<typeof startProxiedShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const chartSource = (name: string, spec: ChartSource['spec']) =>
+    kube.apply({ apiVersion: GV, kind: 'ChartSource', metadata: { name, namespace: ns }, spec });
+  const getChartSource = (name: string) =>
+    kube.get<ChartSource>({ apiVersion: GV, kind: 'ChartSource', namespace: ns, name });
+  const chartSourceReason = (name: string, reason: string) =>
+    waitFor(`ChartSource ${name} ${reason}`, async () => {
+      const cs = await getChartSource(name);
+      return o.ready(cs)?.reason === reason ? cs : undefined;
     });
-    const kept = events.items.find((e) => e.reason === 'PruneSkipped');
-    expect(kept?.note).toContain('CustomResourceDefinition/widgets.charts.shoal.dev (a CRD');
+
+  beforeAll(async () => {
+    ns = await newNamespace('charts3');
+    o = shoalObjects(kube, ns);
+    good = await startChartRepo(helm);
+    hostile = await startChartRepo(helm);
+    await good.publish(join(CHARTS, 'podinfo'), '6.9.0');
+    await good.publish(join(CHARTS, 'demo'), '1.0.0');
+    shoal = await startProxiedShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      extraArgs: ['--allow-insecure-http'],
+    });
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await good?.close();
+    await hostile?.close();
+  });
+
+  it.each([
+    [
+      'dotdot',
+      { name: 'dotdot/../../../tmp/shoal-escape.yaml', body: 'x' },
+      '"dotdot/../../../tmp/shoal-escape.yaml"',
+    ],
+    ['absolute', { name: '/tmp/shoal-escape.yaml', body: 'x' }, '"/tmp/shoal-escape.yaml"'],
+    ['symlink', { name: 'symlink/templates/passwd.yaml', type: '2', linkname: '/etc/passwd' }, 'a symlink'],
+  ] as const)(
+    'refuses a chart archive with a %s entry: SecurityViolation, nothing unpacked or applied',
+    async (name, entry, words) => {
+      await hostile.serveArchive(name, '1.0.0', tarGz([...chartEntries(name, '1.0.0'), entry]));
+      await chartSource(name, { url: hostile.url, chart: name, version: '1.0.0', interval: '1h' });
+      await o.group(name, { sourceRef: { kind: 'ChartSource', name }, interval: '1h' });
+      const cs = await chartSourceReason(name, 'SecurityViolation');
+      expect(o.ready(cs)?.message).toContain(words);
+      expect(cs.status?.artifact).toBeUndefined();
+      const g = await o.getGroup(name);
+      expect(o.ready(g)?.status).not.toBe('True');
+      expect(
+        await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: `${name}-cm` }),
+      ).toBeUndefined();
+      await expect(readFile('/tmp/shoal-escape.yaml')).rejects.toThrow();
+    },
+  );
+
+  it('a repository that stops answering is SourceUnavailable; the artifact and the applied objects stay', async () => {
+    const repo = await startChartRepo(helm);
+    await repo.publish(join(CHARTS, 'demo'), '1.0.0');
+    await chartSource('gone', { url: repo.url, chart: 'demo', version: '1.x', interval: '1s' });
+    await o.group('gone', {
+      sourceRef: { kind: 'ChartSource', name: 'gone' },
+      interval: '1h',
+      prune: true,
+      helm: { values: { greeting: 'still here' } },
+    });
+    await waitFor(
+      'gone applied',
+      async () => (await o.getGroup('gone'))?.status?.lastAppliedRevision === 'demo@1.0.0',
+    );
+    const artifact = (await getChartSource('gone'))?.status?.artifact;
+    await repo.close();
+    const cs = await chartSourceReason('gone', 'SourceUnavailable');
+    expect(cs.status?.artifact).toEqual(artifact);
+    expect(o.ready(cs)?.message).toContain('127.0.0.1');
+    const settings = await kube.get<Settings>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ns,
+      name: 'gone-settings',
+    });
+    expect(settings?.data?.greeting).toBe('still here');
+    expect(shoal.writes(`/namespaces/${ns}/`).filter((w) => w.method === 'DELETE')).toEqual([]);
+  });
+
+  it('the podinfo chart with its HPA: Git never sends replicas, so the HPA’s count survives re-syncs', async () => {
+    await chartSource('podinfo', { url: good.url, chart: 'podinfo', version: '6.x', interval: '1h' });
+    await o.group('podinfo', {
+      sourceRef: { kind: 'ChartSource', name: 'podinfo' },
+      interval: '1h',
+      helm: { values: { replicaCount: 2, hpa: { enabled: true, maxReplicas: 6, cpu: 80 } } },
+      // Many charts render spec.replicas beside their HPA; this one is made to.
+      patches: [
+        {
+          target: { kind: 'Deployment', name: 'podinfo' },
+          patch: [{ op: 'add', path: '/spec/replicas', value: 2 }],
+        },
+      ],
+    });
+    await waitFor(
+      'podinfo applied',
+      async () => (await o.getGroup('podinfo'))?.status?.lastAppliedRevision === 'podinfo@6.9.0',
+    );
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'podinfo' };
+    const hpa = await kube.get({
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      namespace: ns,
+      name: 'podinfo',
+    });
+    expect(hpa).toBeDefined();
+    expect((await kube.get<{ spec: { replicas: number } }>(deployment))?.spec.replicas).toBe(2);
+    // What the HPA controller does: it writes the scale subresource.
+    await kubectl('-n', ns, 'scale', 'deployment/podinfo', '--replicas=5');
+    for (let i = 0; i < 3; i++) {
+      const token = `resync-${i}-${Date.now()}`;
+      await kubectl(
+        '-n',
+        ns,
+        'annotate',
+        '--overwrite',
+        'appgroup',
+        'podinfo',
+        `shoal.dev/requested-at=${token}`,
+      );
+      await waitFor(
+        `resync ${i}`,
+        async () => (await o.getGroup('podinfo'))?.status?.lastHandledReconcileAt === token,
+      );
+    }
+    expect((await kube.get<{ spec: { replicas: number } }>(deployment))?.spec.replicas).toBe(5);
+    type Managed = { metadata: { managedFields: { manager: string; fieldsV1?: { 'f:spec'?: object } }[] } };
+    const owners = ((await kube.get<Managed>(deployment))?.metadata.managedFields ?? [])
+      .filter((m) => m.fieldsV1?.['f:spec'] && 'f:replicas' in (m.fieldsV1['f:spec'] as object))
+      .map((m) => m.manager);
+    expect(owners).not.toContain('shoal');
   });
 });

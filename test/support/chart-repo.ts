@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
 
 const run = promisify(execFile);
 
@@ -88,6 +90,30 @@ export async function startChartRepo(
     async publish(chartDir: string, version: string): Promise<void> {
       await packageChart(helm, chartDir, version, dir);
       await run(helm, ['repo', 'index', dir, '--url', url], { env: helmEnv(dir) });
+    },
+    /**
+     * Serves `archive` as `name` at `version`, entered in index.yaml by hand with its digest (for
+     * archives `helm package` would never make; do not mix with `publish` in one repository).
+     */
+    async serveArchive(name: string, version: string, archive: Buffer): Promise<void> {
+      const file = `${name}-${version}.tgz`;
+      await writeFile(join(dir, file), archive);
+      const index = (parse(await readFile(join(dir, 'index.yaml'), 'utf8').catch(() => '')) ?? {
+        apiVersion: 'v1',
+        entries: {},
+      }) as { entries: Record<string, unknown[]> };
+      index.entries[name] = [
+        ...(index.entries[name] ?? []),
+        {
+          apiVersion: 'v2',
+          name,
+          version,
+          urls: [`${url}/${file}`],
+          digest: createHash('sha256').update(archive).digest('hex'),
+          created: new Date().toISOString(),
+        },
+      ];
+      await writeFile(join(dir, 'index.yaml'), stringify(index));
     },
     async close() {
       server.closeAllConnections();
