@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { REASON } from '../api/conditions.ts';
+import { CONDITION, REASON } from '../api/conditions.ts';
+import type { Condition } from '../api/meta.ts';
 import { renderChart } from '../render/chart.ts';
 import type { ChartDependency } from '../render/chart-dependencies.ts';
 import { decorate } from '../render/decorate.ts';
@@ -22,6 +23,13 @@ import type { Step } from './run-steps.ts';
 const waiting = (ctx: Context, message: string) =>
   new WaitingError(REASON.SourceNotReady, message, ctx.deps.sourceRetryMs);
 
+/** "<Kind> <name> has no artifact yet", with why when the source says (its message is secret-free). */
+function noArtifact(kind: string, name: string, source: { status?: { conditions?: Condition[] } }): string {
+  const ready = source.status?.conditions?.find((c) => c.type === CONDITION.Ready);
+  const why = ready?.status === 'False' ? `: ${ready.reason}: ${ready.message ?? ''}`.trimEnd() : '';
+  return `${kind} ${name} has no artifact yet${why}`;
+}
+
 /** The group's source: a GitSource's checked-out tree, or a ChartSource's unpacked chart. */
 export const resolveSource: Step<Context> = {
   name: 'resolveSource',
@@ -32,7 +40,7 @@ export const resolveSource: Step<Context> = {
       const source = await reads(ctx.deps).chartSource(namespace, name);
       if (!source) throw waiting(ctx, `ChartSource ${name} was not found`);
       const { revision, digest } = source.status?.artifact ?? {};
-      if (!revision || !digest) throw waiting(ctx, `ChartSource ${name} has no artifact yet`);
+      if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source));
       const stored = await ctx.deps.charts.get(digest);
       // Fetched by another process, or before a restart: the ChartSource reconcile unpacks it again.
       if (!stored) throw waiting(ctx, `chart ${revision} is not unpacked here yet`);
@@ -47,7 +55,7 @@ export const resolveSource: Step<Context> = {
     if (!source) throw waiting(ctx, `GitSource ${name} was not found`);
     const revision = source.status?.artifact?.revision;
     const digest = source.status?.artifact?.digest;
-    if (!revision || !digest) throw waiting(ctx, `GitSource ${name} has no artifact yet`);
+    if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source));
     // Fetched by another process, or before a restart: the GitSource reconcile checks it out again.
     if (!(await ctx.deps.git.hasArtifact(digest)))
       throw waiting(ctx, `revision ${revision} (tree ${digest}) is not checked out yet`);
