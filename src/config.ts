@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseDuration } from './api/duration.ts';
 import { parseKey } from './api/object-key.ts';
 import type { KubeConfigSource } from './kube/client.ts';
@@ -300,17 +300,43 @@ export const DIR_FLAGS = {
     help: 'render as this AppGroup would (owner labels; diff: deletions)',
   },
   output: { type: 'string', short: 'o', default: 'text', arg: 'FORMAT', help: 'text or json-patch (diff)' },
+  values: {
+    type: 'string',
+    short: 'f',
+    multiple: true,
+    arg: 'FILE',
+    help: 'for a chart directory: a values file, merged in order after its values.yaml',
+  },
+  'release-name': {
+    type: 'string',
+    arg: 'NAME',
+    help: "for a chart directory: the release name (default: the group's name, else the directory's)",
+  },
   ...KUBE_FLAGS,
   'kustomize-path': {
     type: 'string',
     arg: 'PATH',
     help: 'the kustomize binary (default: kustomize on PATH)',
   },
+  'helm-path': { type: 'string', arg: 'PATH', help: 'the helm binary (default: helm on PATH)' },
 } as const satisfies Flags;
+
+/** The usage of `shoal render` or `shoal diff`. */
+export const dirUsage = (command: 'render' | 'diff') =>
+  usageOf(
+    `usage: shoal ${command} <dir> [flags]\n\n<dir> holds manifests, a kustomization, or a chart (Chart.yaml).`,
+    DIR_FLAGS,
+  );
+
+/** Whether the arguments ask for help. Pure. */
+export const wantsHelp = (argv: readonly string[]) => argv.includes('--help') || argv.includes('-h');
 
 export interface DirCommandConfig {
   dir: string;
   kustomize: { binary: string | undefined; env: Record<string, string> };
+  helm: { binary: string | undefined; env: Record<string, string> };
+  /** For a chart directory: values files (absolute paths) and the release name, if given. */
+  chart: { valuesFiles: string[]; releaseName: string | undefined };
   namespace: string;
   group?: { namespace: string; name: string };
   output: 'text' | 'json-patch';
@@ -332,6 +358,11 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
   return {
     dir,
     kustomize: { binary: values['kustomize-path'], env: { PATH: env.PATH ?? '/usr/bin:/bin' } },
+    helm: { binary: values['helm-path'], env: { PATH: env.PATH ?? '/usr/bin:/bin' } },
+    chart: {
+      valuesFiles: (values.values ?? []).map((f) => resolve(f)),
+      releaseName: values['release-name'],
+    },
     namespace: values.namespace,
     ...(group ? { group } : {}),
     output: values.output,

@@ -22,12 +22,12 @@ const COMMANDS: Record<string, Command> = {
     run: (args) => import('./cli/run.ts').then((m) => m.runCommand(args)),
   },
   render: {
-    synopsis: '<dir> [-n ns] [--group ns/name]',
-    summary: 'the desired objects as YAML; no cluster needed',
+    synopsis: '<dir> [-n ns] [--group ns/name] [-f values.yaml]...',
+    summary: 'the desired objects as YAML (manifests, kustomize or a chart); no cluster needed',
     run: (args) => import('./cli/render.ts').then((m) => m.renderMain(args)),
   },
   diff: {
-    synopsis: '<dir> [-n ns] [--group ns/name] [-o text|json-patch]',
+    synopsis: '<dir> [-n ns] [--group ns/name] [-f values.yaml]... [-o text|json-patch]',
     summary: 'what applying <dir> would change (server-side dry-run); exit 1 when anything would',
     run: (args) => import('./cli/diff.ts').then((m) => m.diffMain(args)),
   },

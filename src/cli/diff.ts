@@ -1,29 +1,18 @@
-import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
 import type { AppGroup } from '../api/app-group.ts';
 import { API_GROUP, API_VERSION, FIELD_MANAGERS, KINDS } from '../api/group.ts';
 import { describeRef, inventoryId, type ObjectRef, refOf } from '../api/object-key.ts';
-import { parseDirCommand } from '../config.ts';
+import { type DirCommandConfig, dirUsage, parseDirCommand, wantsHelp } from '../config.ts';
 import { parseInventory } from '../diff/inventory.ts';
 import { diffObject, type ObjectDiff } from '../diff/object-diff.ts';
 import { Kube, type KubeConfigSource, loadKubeConfig } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import { resolveScopes } from '../reconcile/resolve-scopes.ts';
 import { decorate } from '../render/decorate.ts';
-import { DEFAULT_KUSTOMIZE_OPTIONS } from '../render/kustomize.ts';
-import { loadManifests } from '../render/load.ts';
-import { ManifestParser } from '../render/parse-in-worker.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
+import { loadDir } from './load-dir.ts';
 
-export interface DiffCommand {
-  dir: string;
-  kustomize: { binary: string | undefined; env: Record<string, string> };
-  namespace: string;
-  kube: KubeConfigSource;
-  /** `ns/name` of an AppGroup: owner labels as it would set them, and its inventory for deletions. */
-  group?: { namespace: string; name: string };
-  output: 'text' | 'json-patch';
-}
+/** The directory command's settings; `group` (ns/name of an AppGroup) sets owner labels as it would, and its inventory gives deletions. */
+export type DiffCommand = Omit<DirCommandConfig, 'kube'> & { kube: KubeConfigSource };
 
 interface Entry {
   ref: ObjectRef;
@@ -67,11 +56,14 @@ export async function diffCommand(
   kubeClient?: Kube,
 ): Promise<number> {
   const kube = kubeClient ?? new Kube(loadKubeConfig(cmd.kube));
-  const parser = new ManifestParser();
-  const loaded = await loadManifests(parser, resolve(cmd.dir), '.', [], {
-    options: { ...DEFAULT_KUSTOMIZE_OPTIONS, ...cmd.kustomize },
-    home: tmpdir(),
-  }).finally(() => parser.close());
+  // A chart sees the cluster's capabilities, as in a sync; its hooks are not part of the diff.
+  const discovered = await kube.discovery().catch(() => undefined);
+  const loaded = (
+    await loadDir(
+      cmd,
+      discovered ? { kubeVersion: discovered.version, apiVersions: discovered.apiVersions } : undefined,
+    )
+  ).filter((l) => !l.hook);
   const owner = cmd.group ? { groupName: cmd.group.name, groupNamespace: cmd.group.namespace } : undefined;
   const objects = decorate(loaded, {
     ...(owner ? { owner } : {}),
@@ -126,5 +118,9 @@ export async function diffCommand(
 
 /** `shoal diff` from its arguments. */
 export async function diffMain(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    process.stdout.write(dirUsage('diff'));
+    return 0;
+  }
   return diffCommand(parseDirCommand(args, process.env), (text) => process.stdout.write(text));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { REASON } from '../api/conditions.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
@@ -50,7 +50,10 @@ export interface ChartRender {
   capabilities?: Capabilities;
 }
 
-const inside = (root: string, path: string) => path === root || path.startsWith(root + sep);
+const inside = (root: string, path: string) => {
+  const rel = relative(root, path);
+  return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
+};
 
 /** A digest of everything a render depends on besides the chart's files (its cache key part). Pure. */
 export function renderDigest(r: Omit<ChartRender, 'chartDir' | 'root'>): string {

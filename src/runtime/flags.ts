@@ -7,6 +7,8 @@ export interface Flag {
   short?: string;
   /** The value's placeholder in the usage text (string flags). */
   arg?: string;
+  /** A string flag that may be given more than once: its value is every occurrence, in order. */
+  multiple?: boolean;
   help: string;
 }
 
@@ -20,7 +22,7 @@ export function usageOf(head: string, flags: Flags): string {
   const lines = Object.entries(flags).map(([name, f]) => {
     const def =
       f.default !== undefined && f.default !== false ? ` (default ${JSON.stringify(f.default)})` : '';
-    return `${left(name, f).padEnd(width)}${f.help}${def}`;
+    return `${left(name, f).padEnd(width)}${f.help}${f.multiple ? ' (repeatable)' : ''}${def}`;
   });
   return `${head}\n\n${lines.join('\n')}\n`;
 }
@@ -33,6 +35,7 @@ export function parseFlags<F extends Flags>(flags: F, argv: string[], positional
         type: f.type,
         ...(f.default !== undefined ? { default: f.default } : {}),
         ...(f.short ? { short: f.short } : {}),
+        ...(f.multiple ? { multiple: true } : {}),
       },
     ]),
   );
@@ -45,13 +48,15 @@ export function parseFlags<F extends Flags>(flags: F, argv: string[], positional
   });
   return {
     values: parsed.values as unknown as {
-      [K in keyof F]: F[K]['type'] extends 'boolean'
-        ? F[K] extends { default: boolean }
-          ? boolean
-          : boolean | undefined
-        : F[K] extends { default: string }
-          ? string
-          : string | undefined;
+      [K in keyof F]: F[K] extends { multiple: true }
+        ? string[] | undefined
+        : F[K]['type'] extends 'boolean'
+          ? F[K] extends { default: boolean }
+            ? boolean
+            : boolean | undefined
+          : F[K] extends { default: string }
+            ? string
+            : string | undefined;
     },
     positionals: parsed.positionals,
   };

@@ -1,16 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { useCluster } from '../support/cluster.ts';
-import { REAL_WORLD } from '../support/fixtures.ts';
+import { CHARTS, REAL_WORLD } from '../support/fixtures.ts';
 import { shoalCli } from '../support/shoal-cli.ts';
 
 const { cp, kubectl, newNamespace } = useCluster();
 const realWorld = REAL_WORLD;
 
 const shoal = (...args: string[]) => shoalCli(cp.kubeconfig, ...args);
+const helmPath = `--helm-path=${inject('helm')}`;
 
 describe('shoal render', () => {
   it('renders Online Boutique (35 documents, comment preamble) without a cluster', async () => {
@@ -45,6 +46,74 @@ describe('shoal render', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.yaml:4');
     await rm(dir, { recursive: true });
+  });
+});
+
+describe('shoal render and diff of a chart directory', () => {
+  it('renders a chart with values files in order and a release name, with no cluster at all', async () => {
+    const demo = join(CHARTS, 'demo');
+    const extra = await mkdtemp(join(tmpdir(), 'values-'));
+    await writeFile(join(extra, 'mine.yaml'), 'greeting: hello\ncolor: green\n');
+    const r = await shoalCli(
+      '/nonexistent/kubeconfig',
+      'render',
+      demo,
+      '-n',
+      'shop',
+      '--values',
+      join(demo, 'values-prod.yaml'),
+      '-f',
+      join(extra, 'mine.yaml'),
+      '--release-name',
+      'web',
+      helmPath,
+    );
+    await rm(extra, { recursive: true });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+    const cm = docs.find((d) => d.kind === 'ConfigMap');
+    expect(cm.metadata).toMatchObject({ name: 'web-settings', namespace: 'shop' });
+    // values.yaml < values-prod.yaml < mine.yaml
+    expect(cm.data.color).toBe('green');
+    expect(cm.data.greeting).toBe('hello');
+    expect(cm.data.chart).toBe('demo-1.0.0');
+    expect(r.stdout).toContain('# Source: demo/templates/configmap.yaml');
+  });
+
+  it('says how in --help', async () => {
+    for (const command of ['render', 'diff']) {
+      const r = await shoalCli('/nonexistent/kubeconfig', command, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`usage: shoal ${command} <dir> [flags]`);
+      expect(r.stdout).toMatch(/-f, --values FILE .*\(repeatable\)/);
+    }
+  });
+
+  it('prints hooks marked with their phase, and a template error exits 2 with Helm’s message', async () => {
+    const r = await shoalCli('/nonexistent/kubeconfig', 'render', join(CHARTS, 'hooks'), helmPath);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# Hook: pre-install, pre-upgrade (weight -5)');
+    expect(r.stdout).toContain('# Hook: post-install, post-upgrade (weight 0)');
+    const dir = await mkdtemp(join(tmpdir(), 'chart-'));
+    await writeFile(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: broken\nversion: 0.1.0\n');
+    await mkdir(join(dir, 'templates'));
+    await writeFile(join(dir, 'templates', 'x.yaml'), '{{ required "name is required" .Values.name }}\n');
+    const bad = await shoalCli('/nonexistent/kubeconfig', 'render', dir, helmPath);
+    await rm(dir, { recursive: true });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('name is required');
+    expect(bad.stdout).toBe('');
+  });
+
+  it('diffs a chart against the cluster, hooks left out', async () => {
+    const ns = await newNamespace('chart-diff');
+    const r = await shoal('diff', join(CHARTS, 'hooks'), '-n', ns, '--release-name', 'web', helmPath);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`+ Deployment/${ns}/web-app (created)`);
+    expect(r.stdout).not.toContain('Job/');
+    expect(r.stdout).toContain('1 to create, 0 to change, 0 to delete, 0 unchanged');
   });
 });
 
