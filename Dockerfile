@@ -1,10 +1,18 @@
-# The operator image: Node 24 (runs the TypeScript sources directly), git, the pinned kustomize
-# (built from tools/kustomize/go.mod), and production dependencies only.
+# The operator image: Node 24 (runs the TypeScript sources directly), git, the pinned kustomize and
+# Helm (built from tools/kustomize/go.mod and tools/helm/go.mod), and production dependencies only.
 # Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
 FROM golang:1.26 AS kustomize
 WORKDIR /src
 COPY tools/kustomize/go.mod tools/kustomize/go.sum ./
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/kustomize sigs.k8s.io/kustomize/kustomize/v5
+
+FROM golang:1.26 AS helm
+WORKDIR /src
+COPY tools/helm/go.mod tools/helm/go.sum ./
+# The version from go.mod, stamped as tools/build-helm.sh does (else `helm version` says only v4.3).
+RUN V="$(awk '$1 == "helm.sh/helm/v4" { print $2 }' go.mod)" \
+ && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$V" \
+      -o /out/helm helm.sh/helm/v4/cmd/helm
 
 FROM node:24-slim AS deps
 WORKDIR /app
@@ -18,6 +26,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
+COPY --from=helm /out/helm /usr/local/bin/helm
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

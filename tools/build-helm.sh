@@ -4,7 +4,8 @@
 # builds the same module (see the Dockerfile); Shoal finds the binary through --helm-path or on PATH.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-VERSION=v4.3.2   # the newest Helm whose go.mod builds with Go 1.26
+# The version go.mod pins (v4.3.2: the newest Helm whose go.mod builds with Go 1.26).
+VERSION="$(awk '$1 == "helm.sh/helm/v4" { print $2 }' "$HERE/helm/go.mod")"
 ROOT="${SHOAL_TESTENV_CACHE:-$HOME/.cache/shoal/testenv}"
 export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gocache"
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -modcacherw"

@@ -5,8 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/api/object.ts';
 import { hookState } from '../../../src/apply/hooks.ts';
 import { missingDependencies } from '../../../src/render/chart-dependencies.ts';
-import { splitHelmOutput } from '../../../src/render/helm.ts';
+import { DEFAULT_HELM_OPTIONS, helmTemplate, splitHelmOutput } from '../../../src/render/helm.ts';
 import { hookBatches, hookOf } from '../../../src/render/hooks.ts';
+import { realClock } from '../../../src/runtime/clock.ts';
+import { CHARTS } from '../../support/fixtures.ts';
 
 const obj = (kind: string, name: string, annotations: Record<string, string> = {}): KubeObject => ({
   apiVersion: kind === 'Job' ? 'batch/v1' : 'v1',
@@ -40,6 +42,38 @@ describe('helm template output', () => {
     expect(files[0]?.content).toContain('kind: Service');
     expect(files[0]?.content.split('---').length).toBe(2);
     expect(splitHelmOutput('\n---\n\n')).toEqual([]);
+  });
+});
+
+describe('helmTemplate without helm', () => {
+  it('is BuildFailed saying how to point at it', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'helm-work-'));
+    const render = {
+      chartDir: join(CHARTS, 'demo'),
+      root: join(CHARTS, 'demo'),
+      releaseName: 'x',
+      namespace: 'default',
+      valuesFiles: [],
+      values: [],
+      includeCRDs: true,
+      skipTests: true,
+    };
+    const err = await helmTemplate(
+      render,
+      { ...DEFAULT_HELM_OPTIONS, binary: '/nonexistent/helm', workDir: work },
+      realClock,
+    ).catch((e: unknown) => e as { reason: string; message: string });
+    expect(err).toMatchObject({
+      reason: 'BuildFailed',
+      message: 'helm was not found (/nonexistent/helm); install it or pass --helm-path',
+    });
+    const outside = await helmTemplate(
+      { ...render, valuesFiles: ['../podinfo/values.yaml'] },
+      { ...DEFAULT_HELM_OPTIONS, binary: '/nonexistent/helm', workDir: work },
+      realClock,
+    ).catch((e: unknown) => e as { reason: string });
+    expect(outside).toMatchObject({ reason: 'SecurityViolation' });
+    await rm(work, { recursive: true, force: true });
   });
 });
 
