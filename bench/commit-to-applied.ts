@@ -2,7 +2,10 @@
 // time until the AppGroup's status.lastAppliedRevision names the commit, triggered by the poll or by
 // a signed push webhook. Prints figures; never fails on them.
 //
-//   npm run bench -- commit-to-applied [--commits 20] [--objects 1] [--interval 2s] [--webhook] [--json out.json]
+// With --chart the group's path is a Helm chart (its values.yaml changes per commit; every object
+// changes): the render goes through helm template.
+//
+//   npm run bench -- commit-to-applied [--commits 20] [--objects 1] [--interval 2s] [--webhook] [--chart] [--json out.json]
 import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     objects: { type: 'string', default: '1' },
     interval: { type: 'string', default: '2s' },
     webhook: { type: 'boolean', default: false },
+    chart: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -33,13 +37,21 @@ const cluster = await startCluster({ log: say });
 const objects = Number(values.objects);
 const TOKEN = 'bench-token';
 /** The group's files at change `n`: every object changes. */
-const files = (n: number) =>
-  Object.fromEntries(
-    Array.from({ length: objects }, (_, k) => [
-      `apps/cm${k}.yaml`,
-      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench${k}}\ndata: {n: "${n}"}\n`,
-    ]),
-  );
+const files = (n: number): Record<string, string> =>
+  values.chart
+    ? {
+        'apps/Chart.yaml': 'apiVersion: v2\nname: bench\nversion: 1.0.0\n',
+        'apps/values.yaml': `count: ${objects}\nn: ${n}\n`,
+        'apps/templates/cm.yaml':
+          '{{- range $i := until (int .Values.count) }}\n---\napiVersion: v1\nkind: ConfigMap\n' +
+          'metadata: {name: bench{{ $i }}}\ndata: {n: {{ $.Values.n | quote }}}\n{{- end }}\n',
+      }
+    : Object.fromEntries(
+        Array.from({ length: objects }, (_, k) => [
+          `apps/cm${k}.yaml`,
+          `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bench${k}}\ndata: {n: "${n}"}\n`,
+        ]),
+      );
 const repo = await gitRepo(files(0));
 try {
   const { kube } = cluster;
@@ -49,6 +61,7 @@ try {
     kubeconfig: cluster.cp.kubeconfig,
     namespace: ns,
     kustomize: cluster.kustomize,
+    helm: cluster.helm,
     logLevel: 'error',
   });
   await o.source('repo', {
@@ -94,7 +107,7 @@ try {
   }
   await operator.stop();
 
-  const trigger = values.webhook ? 'webhook' : `poll every ${values.interval}`;
+  const trigger = `${values.webhook ? 'webhook' : `poll every ${values.interval}`}${values.chart ? ', a Helm chart' : ''}`;
   const result = {
     benchmark: `commit-to-applied (${trigger})`,
     objects,
