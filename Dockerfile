@@ -1,6 +1,8 @@
-# The operator image: Node 24 (runs the TypeScript sources directly), git, the pinned kustomize and
-# Helm (built from tools/kustomize/go.mod and tools/helm/go.mod), and production dependencies only.
+# The operator image for a machine with a Docker engine: Node 24 (runs the TypeScript sources
+# directly), git, openssh-client, tini, the pinned kustomize and Helm (built from tools/kustomize/go.mod
+# and tools/helm/go.mod), and production dependencies only.
 # Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
+# Without a daemon (and reproducibly, layer for layer the same content): npm run image.
 FROM golang:1.26 AS kustomize
 WORKDIR /src
 COPY tools/kustomize/go.mod tools/kustomize/go.sum ./
@@ -17,11 +19,12 @@ RUN V="$(awk '$1 == "helm.sh/helm/v4" { print $2 }' go.mod)" \
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force \
+ && find node_modules \( -name '*.d.ts' -o -name '*.map' \) -delete && rm -rf node_modules/@types
 
 FROM node:24-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
@@ -30,8 +33,10 @@ COPY --from=helm /out/helm /usr/local/bin/helm
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
+RUN mkdir -p /var/cache/shoal
+# The root filesystem is read-only in the Deployment: HOME and caches live on its emptyDir volumes.
 ENV NODE_ENV=production HOME=/tmp
 USER 1000:1000
 EXPOSE 8080 9292
-ENTRYPOINT ["node", "/app/src/main.ts"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/src/main.ts"]
 CMD ["run"]

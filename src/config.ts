@@ -370,6 +370,37 @@ export function parseDirCommand(argv: string[], env: NodeJS.ProcessEnv): DirComm
   };
 }
 
+/** Flags of `shoal check`. */
+export const CHECK_FLAGS = {
+  namespace: {
+    type: 'string',
+    short: 'n',
+    default: 'shoal-system',
+    arg: 'NS',
+    help: "the operator's namespace",
+  },
+  pre: {
+    type: 'boolean',
+    default: false,
+    help: 'before installing: only whether the API server is a version Shoal supports',
+  },
+  ...KUBE_FLAGS,
+} as const satisfies Flags;
+
+export const CHECK_USAGE = usageOf(
+  'usage: shoal check [flags]\n\nChecks an installation (or, with --pre, a cluster before one); exit 1 with a line per problem.',
+  CHECK_FLAGS,
+);
+
+export function parseCheckCommand(argv: string[], env: NodeJS.ProcessEnv) {
+  const { values } = parseFlags(CHECK_FLAGS, argv);
+  return {
+    namespace: values.namespace,
+    pre: values.pre,
+    kube: kubeSource(values.kubeconfig, values.context, env),
+  };
+}
+
 /** Flags of `shoal get|reconcile|suspend|resume`. */
 export const CLUSTER_FLAGS = {
   namespace: { type: 'string', short: 'n', arg: 'NS', help: 'the namespace (default: default)' },

@@ -31,6 +31,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'what applying <dir> would change (server-side dry-run); exit 1 when anything would',
     run: (args) => import('./cli/diff.ts').then((m) => m.diffMain(args)),
   },
+  check: {
+    synopsis: '[--pre] [-n ns]',
+    summary: 'check an installation: version, CRDs, the Deployment, its permissions, its Service',
+    run: (args) => import('./cli/check.ts').then((m) => m.checkMain(args)),
+  },
   get: {
     synopsis: 'groups|sources [-A | -n ns]',
     summary: 'a table like kubectl get, with sync and health',
