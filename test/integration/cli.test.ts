@@ -112,4 +112,19 @@ describe('the shoal command line (bin/shoal.js)', () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('shoal check: --pre passes on a supported API server; without an installation, one line per problem', async () => {
+    const pre = await shoalCli(cp.kubeconfig, 'check', '--pre');
+    expect(pre.code, pre.stderr).toBe(0);
+    expect(pre.stdout).toMatch(/^✔ Kubernetes v1\.\d+\.\d+ \(>= 1\.29; tested with 1\.37\)\n$/);
+    const none = await shoalCli(cp.kubeconfig, 'check', '-n', 'nowhere-installed');
+    expect(none.code).toBe(1);
+    // The CRDs are there (the test setup installs them); nothing else is.
+    expect(none.stdout).toContain('✔ CRD appgroups.shoal.dev (v1alpha1)');
+    expect(none.stdout).toContain('✗ Deployment nowhere-installed/shoal not found');
+    expect(none.stdout).toContain(
+      '✗ system:serviceaccount:nowhere-installed:shoal may not get shoal.dev/gitsources',
+    );
+    expect(none.stdout).toContain('✗ Service nowhere-installed/shoal not found');
+  });
 });
