@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { buildDashboard } from './build-dashboard.ts';
 import { baseLayer } from './image/base.ts';
 import { appLayer, depsLayer, nodeLayer, toolsLayer } from './image/inputs.ts';
 import { LAYER_EPOCH } from './image/layer.ts';
@@ -39,6 +40,7 @@ const git = async (...args: string[]) =>
 const revision = (await git('rev-parse', 'HEAD')) || 'unknown';
 const commitTime = Number(await git('log', '-1', '--format=%ct')) || LAYER_EPOCH;
 
+await buildDashboard();
 const layers = [];
 layers.push(await baseLayer(cacheDir, noCache, log));
 layers.push(await nodeLayer(cacheDir, noCache));

@@ -17,6 +17,10 @@ export interface RunConfig {
   /** Push webhook receiver address; empty turns it off. */
   webhookAddr: string;
   webhookMaxBodyBytes: number;
+  /** Where the dashboard listens; empty: no dashboard. */
+  dashboardAddr: string;
+  /** The dashboard shows, but offers no actions. */
+  dashboardReadOnly: boolean;
   concurrency: number;
   logLevel: LogLevel;
   instance: string | undefined;
@@ -90,6 +94,17 @@ export const RUN_FLAGS = {
     help: 'git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)',
   },
   'metrics-addr': { type: 'string', default: ':8080', arg: 'ADDR', help: '/healthz, /readyz and /metrics' },
+  'dashboard-addr': {
+    type: 'string',
+    default: '',
+    arg: 'ADDR',
+    help: 'serve the dashboard here (e.g. :9080); viewers sign in with a Kubernetes bearer token',
+  },
+  'dashboard-read-only': {
+    type: 'boolean',
+    default: false,
+    help: 'the dashboard offers no actions (reconcile, suspend, resume)',
+  },
   'webhook-addr': {
     type: 'string',
     default: ':9292',
@@ -252,6 +267,8 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
     metricsAddr: values['metrics-addr'],
     webhookAddr: values['webhook-addr'],
     webhookMaxBodyBytes: maxBody,
+    dashboardAddr: values['dashboard-addr'],
+    dashboardReadOnly: values['dashboard-read-only'],
     concurrency,
     logLevel: level as LogLevel,
     instance: env.POD_NAME,
@@ -397,6 +414,38 @@ export function parseCheckCommand(argv: string[], env: NodeJS.ProcessEnv) {
   return {
     namespace: values.namespace,
     pre: values.pre,
+    kube: kubeSource(values.kubeconfig, values.context, env),
+  };
+}
+
+/** Flags of `shoal dashboard`. */
+export const DASHBOARD_FLAGS = {
+  port: { type: 'string', default: '9080', arg: 'N', help: 'the port on 127.0.0.1 (0: any free one)' },
+  open: { type: 'boolean', default: false, help: 'open it in the browser (xdg-open)' },
+  namespace: {
+    type: 'string',
+    short: 'n',
+    arg: 'NS',
+    help: 'only this namespace (default: every one you may list)',
+  },
+  'read-only': { type: 'boolean', default: false, help: 'offer no actions' },
+  ...KUBE_FLAGS,
+} as const satisfies Flags;
+
+export const DASHBOARD_USAGE = usageOf(
+  'usage: shoal dashboard [flags]\n\nThe dashboard on 127.0.0.1, reading as your kubeconfig user (like kubectl proxy).',
+  DASHBOARD_FLAGS,
+);
+
+export function parseDashboardCommand(argv: string[], env: NodeJS.ProcessEnv) {
+  const { values } = parseFlags(DASHBOARD_FLAGS, argv);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
+  return {
+    port,
+    open: values.open,
+    namespace: values.namespace,
+    readOnly: values['read-only'],
     kube: kubeSource(values.kubeconfig, values.context, env),
   };
 }

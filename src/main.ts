@@ -31,6 +31,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'what applying <dir> would change (server-side dry-run); exit 1 when anything would',
     run: (args) => import('./cli/diff.ts').then((m) => m.diffMain(args)),
   },
+  dashboard: {
+    synopsis: '[--port 9080] [--open] [-n ns]',
+    summary: 'the dashboard on 127.0.0.1 as your kubeconfig user (like kubectl proxy)',
+    run: (args) => import('./cli/dashboard.ts').then((m) => m.dashboardMain(args)),
+  },
   check: {
     synopsis: '[--pre] [-n ns]',
     summary: 'check an installation: version, CRDs, the Deployment, its permissions, its Service',

@@ -124,6 +124,16 @@ async function appFiles(root: string): Promise<string[]> {
     { cwd: root },
   );
   const files = stdout.split('\n').filter((f) => f !== '');
+  // The dashboard's bundle (built, not tracked).
+  const walk = async (dir: string): Promise<string[]> =>
+    (
+      await Promise.all(
+        (
+          await readdir(join(root, dir), { withFileTypes: true })
+        ).map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
+      )
+    ).flat();
+  files.push(...(await walk(join('dist', 'dashboard'))));
   const present = await Promise.all(
     files.map((f) =>
       readFile(join(root, f)).then(

@@ -1,6 +1,7 @@
 import { REASON } from '../api/conditions.ts';
 import { ANNOTATIONS, FIELD_MANAGERS } from '../api/group.ts';
 import { describeRef, groupOf, type ObjectRef, refOf, versionOf } from '../api/object-key.ts';
+import { diffObject, type ObjectDiff } from '../diff/object-diff.ts';
 import type { Kube, KubernetesObject } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import type { KubeObject, RenderedObject } from '../render/parse-manifests.ts';
@@ -21,6 +22,8 @@ export interface AppliedObject {
   live: KubernetesObject;
   /** It existed, Shoal had not created it, and this apply adopted it. */
   adopted?: boolean;
+  /** For a configured object whose version before the apply was known (`liveBefore`): what changed. */
+  diff?: ObjectDiff;
 }
 
 export interface ApplyStagedOptions {
@@ -36,6 +39,11 @@ export interface ApplyStagedOptions {
    * exist: it throws to refuse them all (ownership), or returns the ones the apply adopts.
    */
   beforeWrite?: (existing: readonly RenderedObject[]) => Promise<ReadonlySet<RenderedObject>>;
+  /**
+   * The object as a cache last saw it, before this apply: a configured object's diff (live against
+   * the dry-run result, with the field managers of what changed) is kept when it is known.
+   */
+  liveBefore?: (ref: ObjectRef) => KubernetesObject | undefined;
 }
 
 export const DEFAULT_APPLY_STAGED_OPTIONS: Omit<ApplyStagedOptions, 'clock'> = {
@@ -113,6 +121,8 @@ async function applyOne(
 ): Promise<AppliedObject> {
   const obj = dry.item.object;
   const creating = !dry.recreate && !dry.result?.metadata?.resourceVersion;
+  // Read before the write: once it is done, a cache may already hold the new version.
+  const before = creating ? undefined : opts.liveBefore?.(refOf(obj));
   let applied: KubernetesObject;
   try {
     if (dry.recreate) await deleteAndWait(kube, obj, opts.clock);
@@ -131,19 +141,25 @@ async function applyOne(
       cause: e,
     });
   }
-  const before = dry.result?.metadata?.resourceVersion;
-  const after = applied.metadata?.resourceVersion;
+  const versionBefore = dry.result?.metadata?.resourceVersion;
+  const versionAfter = applied.metadata?.resourceVersion;
   const action: ApplyAction = creating
     ? 'created'
-    : dry.recreate || before !== after
+    : dry.recreate || versionBefore !== versionAfter
       ? 'configured'
       : 'unchanged';
+  const ref = refOf(obj);
+  const diff =
+    action === 'configured' && before && dry.result
+      ? diffObject(before as Record<string, unknown>, dry.result as Record<string, unknown>)
+      : undefined;
   const result: AppliedObject = {
-    ref: refOf(obj),
+    ref,
     version: versionOf(obj.apiVersion),
     action,
     live: applied,
     ...(adopted.has(dry.item) ? { adopted: true } : {}),
+    ...(diff && diff.action === 'configured' ? { diff } : {}),
   };
   opts.onApplied?.(result);
   return result;

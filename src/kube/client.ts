@@ -227,11 +227,7 @@ export class Kube {
     }
   }
 
-  #list<T extends ClientObject>(
-    apiVersion: string,
-    kind: string,
-    opts: { namespace?: string; labelSelector?: string },
-  ) {
+  #list<T extends ClientObject>(apiVersion: string, kind: string, opts: ListOptions) {
     return translate(
       this.#objects.list<T>(
         apiVersion,
@@ -240,8 +236,9 @@ export class Kube {
         undefined,
         undefined,
         undefined,
-        undefined,
+        opts.fieldSelector,
         opts.labelSelector,
+        opts.limit,
       ),
     );
   }
@@ -249,7 +246,7 @@ export class Kube {
   async list<T extends object>(
     apiVersion: string,
     kind: string,
-    opts: { namespace?: string; labelSelector?: string } = {},
+    opts: ListOptions = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const list = await this.#list(apiVersion, kind, opts);
     return { items: list.items as unknown as T[], resourceVersion: list.metadata?.resourceVersion ?? '' };
@@ -367,12 +364,21 @@ export class Kube {
     path: string,
     apiVersion: string,
     kind: string,
-    opts: { namespace?: string; labelSelector?: string } = {},
+    opts: Omit<ListOptions, 'limit'> = {},
   ) {
     return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, opts), {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+      ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
     });
   }
+}
+
+/** What a list asks for: a namespace (or all), selectors, and at most `limit` items. */
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
 }
 
 export type { KubernetesObject } from '../api/object.ts';

@@ -92,7 +92,7 @@ export class Informer<T extends KubernetesObject> {
     config: KubeConfig,
     path: string,
     list: ListPromise<T>,
-    opts: { labelSelector?: string; random?: () => number } = {},
+    opts: { labelSelector?: string; fieldSelector?: string; random?: () => number } = {},
   ) {
     this.#watch = new BookmarkWatch(config, opts.random ?? Math.random);
     const listed: ListPromise<T> = () =>
@@ -100,7 +100,14 @@ export class Informer<T extends KubernetesObject> {
         this.#listError = err;
         throw err;
       });
-    this.#lw = new ListWatch<T>(path, this.#watch as unknown as Watch, listed, false, opts.labelSelector);
+    this.#lw = new ListWatch<T>(
+      path,
+      this.#watch as unknown as Watch,
+      listed,
+      false,
+      opts.labelSelector,
+      opts.fieldSelector,
+    );
   }
 
   on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void;

@@ -11,9 +11,9 @@ const DETECTED_LIMIT = 10_000;
 export class CommitLatency {
   readonly #detected = new Map<string, number>();
   readonly #clock: Clock;
-  readonly #observe: (seconds: number) => void;
+  readonly #observe: (seconds: number, group: string) => void;
 
-  constructor(clock: Clock, observe: (seconds: number) => void) {
+  constructor(clock: Clock, observe: (seconds: number, group: string) => void) {
     this.#clock = clock;
     this.#observe = observe;
   }
@@ -31,6 +31,10 @@ export class CommitLatency {
     const at = this.#detected.get(
       `${kind}/${group.metadata.namespace}/${group.spec.sourceRef.name}|${revision}`,
     );
-    if (at !== undefined) this.#observe((this.#clock.now().getTime() - at) / 1000);
+    if (at !== undefined)
+      this.#observe(
+        (this.#clock.now().getTime() - at) / 1000,
+        `${group.metadata.namespace}/${group.metadata.name}`,
+      );
   }
 }

@@ -30,6 +30,7 @@ import { ownCaches } from './caches.ts';
 import { cachedCapabilities } from './capabilities.ts';
 import { CommitLatency } from './commit-latency.ts';
 import { controller, stepObserver } from './controllers.ts';
+import { DashboardMemory, operatorDashboard } from './dashboard.ts';
 import { driftWatch } from './drift-watch.ts';
 import { gitGarbageCollection } from './git-gc.ts';
 import { enqueueWhen, needsReconcile } from './triggers.ts';
@@ -41,6 +42,8 @@ export interface RunningOperator {
   server: Server;
   /** The push webhook receiver, when enabled. */
   webhookServer: Server | undefined;
+  /** The dashboard's URL, when it is served. */
+  dashboardUrl: string | undefined;
   manager: Manager;
 }
 
@@ -172,7 +175,12 @@ export async function runOperator(
     queue: queues.Autoscale,
     report,
   });
-  const latency = new CommitLatency(clock, (s) => metrics.commitToApplied.observe(s));
+  // The dashboard's histories, kept only when it is served.
+  const memory = config.dashboardAddr ? new DashboardMemory(() => clock.now().getTime()) : undefined;
+  const latency = new CommitLatency(clock, (s, group) => {
+    metrics.commitToApplied.observe(s);
+    memory?.latency(group, s);
+  });
 
   /** A source has a new revision: the groups using it sync at once. */
   const sourceChanged = (
@@ -244,6 +252,14 @@ export async function runOperator(
     inventoryLimits: DEFAULT_INVENTORY_LIMITS,
     onApplied: (group: Parameters<CommitLatency['applied']>[0], revision: string) =>
       latency.applied(group, revision),
+    ...(memory
+      ? {
+          onSynced: (
+            group: Parameters<CommitLatency['applied']>[0],
+            r: Parameters<DashboardMemory['synced']>[1],
+          ) => memory.synced(`${group.metadata.namespace}/${group.metadata.name}`, r),
+        }
+      : {}),
     reads: caches.reads,
     cachedObjects: (apiVersion: string, kind: string, namespace?: string) =>
       drift.watcher.cached(apiVersion, kind, namespace),
@@ -297,11 +313,28 @@ export async function runOperator(
       })
     : undefined;
   if (webhooks) manager.add(webhooks.runnable);
+  const dashboard =
+    config.dashboardAddr && memory
+      ? operatorDashboard({
+          kube,
+          addr: config.dashboardAddr,
+          readOnly: config.dashboardReadOnly,
+          namespace: config.watchNamespace,
+          caches,
+          drift: () => drift.watcher,
+          memory,
+          clock,
+          log,
+          report,
+        })
+      : undefined;
+  for (const r of dashboard?.runnables ?? []) manager.add(r);
 
   await manager.start();
   return {
     server: server as Server,
     webhookServer: webhooks?.server(),
+    dashboardUrl: dashboard?.url(),
     manager,
     stop: () => manager.stop(),
   };

@@ -20,6 +20,7 @@ import type { GitCache } from '../source/git-cache.ts';
 import type { UrlPolicy } from '../source/url-policy.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import type { StepObserver } from './run-steps.ts';
+import type { SyncReport } from './sync-report.ts';
 
 export interface AppGroupReconcilerDeps {
   kube: Kube;
@@ -53,6 +54,8 @@ export interface AppGroupReconcilerDeps {
   inventoryLimits: InventoryLimits;
   /** Called once a group has applied a revision it had not applied before. */
   onApplied?: (group: AppGroup, revision: string) => void;
+  /** Called after every sync with what it did to each object (the dashboard's change set). */
+  onSynced?: (group: AppGroup, report: SyncReport) => void;
   /** Managed objects from the operator's watch caches, to check an unchanged re-sync without a LIST. */
   cachedObjects?: CachedObjects;
   /** The AppGroups whose inventory lists an object id (from the AppGroup cache); default: none known. */

@@ -94,6 +94,17 @@ async function report(ctx: AppGroupContext, failure: unknown, started: Date): Pr
     ...(ctx.hookStatus ? { hooks: ctx.hookStatus } : {}),
   });
   await writeGroupStatus(deps, group, status);
+  deps.onSynced?.(group, {
+    at: deps.clock.now().getTime(),
+    revision: ctx.revision,
+    durationMs: deps.clock.now().getTime() - started.getTime(),
+    succeeded,
+    objects: [
+      ...ctx.applied.map((a) => ({ ref: a.ref, action: a.action, ...(a.diff ? { diff: a.diff } : {}) })),
+      ...(ctx.pruned?.deleted ?? []).map((ref) => ({ ref, action: 'pruned' as const })),
+    ],
+    more: 0,
+  });
   if (succeeded && ctx.revision && previous.lastAppliedRevision !== ctx.revision) {
     deps.onApplied?.(group, ctx.revision);
   }

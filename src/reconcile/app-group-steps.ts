@@ -131,9 +131,16 @@ export const apply: Step<Context> = {
     }
     ctx.deps.memo.forget(memoKey);
     const ownInventory = new Set(ctx.inventory.entries.map((e) => e.entry.id));
+    const cached = ctx.deps.cachedObjects;
     ctx.applied = await applyStaged(ctx.applier, ctx.objects, {
       clock: ctx.deps.clock,
       onApplied: (a) => ctx.applied.push(a),
+      ...(cached
+        ? {
+            liveBefore: (ref) =>
+              cached(ref.apiVersion, ref.kind, ref.namespace)?.find((o) => o.metadata?.name === ref.name),
+          }
+        : {}),
       beforeWrite: (existing) =>
         checkOwnership(ctx.applier, existing, {
           owner: ownerOf(ctx.group),

@@ -2,6 +2,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { buildDashboard } from '../../scripts/build-dashboard.ts';
 import {
   type ControlPlaneState,
   ensureBinaries,
@@ -25,6 +26,8 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[e2e-setup] ${l}\n`);
   log('building or reusing tier A and tier B (cold: tier B adds several minutes)');
+  // The dashboard's bundle (npm ci builds it; this catches edits since).
+  if (await buildDashboard()) log('built the dashboard');
   const [binDir, tierB, kustomize, helm] = await Promise.all([
     ensureBinaries(log),
     ensureTierB(log),

@@ -113,7 +113,7 @@ describe('the operator image, installed with kubectl apply -k and run as a kubel
       ['/usr/bin/mmdebstrap', 'mmdebstrap'],
     ] as const)
       await ensureDebianPackage(bin, pkg, log);
-    for (const port of [8080, 9292])
+    for (const port of [8080, 9292, 9080])
       if (await portInUse(port)) throw new Error(`port ${port} is in use; the operator's container binds it`);
     work = await mkdtemp(join(tmpdir(), 'shoal-install-'));
     registry = await startOciRegistry(helm);

@@ -85,6 +85,8 @@ export async function startOperator(opts: OperatorOptions) {
     logs,
     metricsUrl: `http://127.0.0.1:${port}`,
     webhookUrl: `http://127.0.0.1:${hookPort}`,
+    /** With --dashboard-addr in extraArgs: where the dashboard is served. */
+    dashboardUrl: operator.dashboardUrl,
     async stop() {
       await operator.stop();
       await rm(cacheDir, { recursive: true, force: true });

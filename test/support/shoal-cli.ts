@@ -33,7 +33,12 @@ export function shoalCliWithInput(
 
 /** `shoal run` as its own long-running process (to SIGTERM or SIGKILL it); output is collected. */
 export function shoalProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], {
+  return shoalCommandProcess(kubeconfig, ['run', ...args], env);
+}
+
+/** Any long-running `shoal` command (`dashboard`, `run`) as its own process; output is collected. */
+export function shoalCommandProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
