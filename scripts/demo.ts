@@ -15,8 +15,11 @@ import {
   startControlPlane,
 } from '../test/controlplane/control-plane.ts';
 import { startTierB, USAGE_ANNOTATIONS } from '../test/controlplane/tier-b.ts';
+import { buildDashboard } from './build-dashboard.ts';
 
 const root = resolve(import.meta.dirname, '..');
+/** Where the demo's operator serves the dashboard. */
+const DASHBOARD_PORT = 9080;
 const dir = resolve(process.env.SHOAL_CLUSTER_DIR ?? join(root, '.shoal', 'cluster'));
 const repoDir = join(dir, 'demo-repo');
 const NS = 'shoal-demo';
@@ -112,6 +115,7 @@ async function main(): Promise<void> {
   const first = commit('podinfo 6.14.0');
   say(`file://${repoDir} at ${first.slice(0, 8)}`);
 
+  await buildDashboard();
   if (state.pids['shoal-operator'] === undefined) {
     step(`The operator: shoal run --allow-file-urls --privileged-namespaces=${NS}`);
     const p = await addProcess(state, 'shoal-operator', process.execPath, [
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
       '--webhook-addr=127.0.0.1:0',
       `--cache-dir=${join(dir, 'shoal-cache')}`,
       '--autoscaler-sync-period=5s',
+      `--dashboard-addr=127.0.0.1:${DASHBOARD_PORT}`,
     ]);
     say(`running as pid ${p.pid}, logging JSON to ${p.log}`);
   }
@@ -206,6 +211,30 @@ spec:
   say(await k(state, 'get', 'appgroups', '-A', '-o', 'wide'));
   say(await k(state, '-n', 'podinfo', 'get', 'pods', '-o', 'wide'));
 
+  step('Someone edits a managed object by hand (kubectl edit); Shoal reverts it and records the diff');
+  await kubectl(state, ['-n', 'podinfo', 'edit', 'configmap', 'podinfo-config'], undefined, {
+    KUBE_EDITOR: 'sed -i s/PODINFO_UI_MESSAGE:.*/PODINFO_UI_MESSAGE:\\ edited\\ by\\ hand/',
+  });
+  const reverted = Date.now();
+  for (;;) {
+    const now = await k(
+      state,
+      '-n',
+      'podinfo',
+      'get',
+      'configmap',
+      'podinfo-config',
+      '-o',
+      'jsonpath={.data.PODINFO_UI_MESSAGE}',
+    );
+    if (now !== 'edited by hand') break;
+    if (Date.now() - reverted > 30_000) throw new Error('the hand edit was not reverted within 30 s');
+    await sleep(100);
+  }
+  say(
+    `reverted ${((Date.now() - reverted) / 1000).toFixed(1)}s after the edit (the dashboard shows the diff, changed by kubectl-edit)`,
+  );
+
   step('Load arrives: the pods use 150% of their CPU request, and the autoscaler answers');
   say("  (usage is simulated: KWOK reports a pod's kwok.x-k8s.io/usage-cpu annotation to metrics-server)");
   const running = await k(state, '-n', 'podinfo', 'get', 'pods', '-l', 'app=podinfo', '-o', 'name');
@@ -259,6 +288,23 @@ spec:
   say('  kubectl -n podinfo annotate pods --all --overwrite kwok.x-k8s.io/usage-cpu=20m   # load goes away');
   say(`  cd ${repoDir} && edit, git commit -am ...   # lands within about 5 s`);
   say(`  operator log: ${state.logs['shoal-operator']}`);
+  step('The dashboard');
+  await k(state, '-n', NS, 'create', 'serviceaccount', 'demo-admin', '--dry-run=client', '-o', 'yaml').then(
+    (y) => kubectl(state, ['apply', '-f', '-'], y),
+  );
+  await kubectl(state, [
+    'create',
+    'clusterrolebinding',
+    'shoal-demo-admin',
+    '--clusterrole=cluster-admin',
+    `--serviceaccount=${NS}:demo-admin`,
+  ]);
+  const token = (await k(state, '-n', NS, 'create', 'token', 'demo-admin', '--duration=24h')).trim();
+  say(
+    `  http://127.0.0.1:${DASHBOARD_PORT}/   sign in with this token (a demo ServiceAccount bound to cluster-admin, valid 24 h):`,
+  );
+  say(`  ${token}`);
+  say('  or, with no token, as your kubeconfig user:  npm run shoal -- dashboard --open');
   step('Stop');
   say('  npm run cluster:down      # stops the operator and the control plane, removes .shoal/cluster');
 }
