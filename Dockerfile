@@ -16,6 +16,15 @@ RUN V="$(awk '$1 == "helm.sh/helm/v4" { print $2 }' go.mod)" \
  && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$V" \
       -o /out/helm helm.sh/helm/v4/cmd/helm
 
+FROM node:24-slim AS dashboard
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY web ./web
+COPY scripts/build-dashboard.ts ./scripts/
+COPY src/dashboard ./src/dashboard
+RUN node scripts/build-dashboard.ts
+
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -33,10 +42,11 @@ COPY --from=helm /out/helm /usr/local/bin/helm
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src
+COPY --from=dashboard /app/dist/dashboard ./dist/dashboard
 RUN mkdir -p /var/cache/shoal
 # The root filesystem is read-only in the Deployment: HOME and caches live on its emptyDir volumes.
 ENV NODE_ENV=production HOME=/tmp
 USER 1000:1000
-EXPOSE 8080 9292
+EXPOSE 8080 9292 9080
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/src/main.ts"]
 CMD ["run"]

@@ -11,7 +11,7 @@ if (!name || !names.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <${names.join('|')}> [flags]\n`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, [join(import.meta.dirname, `${name}.ts`), ...args], {
+const r = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, `${name}.ts`), ...args], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

@@ -61,7 +61,7 @@ const docs = imageDocuments(layers, {
   entrypoint: ['/usr/bin/tini', '--', 'node', '/app/src/main.ts'],
   cmd: ['run'],
   workingDir: '/app',
-  ports: [8080, 9292],
+  ports: [8080, 9292, 9080],
   labels: {
     'org.opencontainers.image.title': 'shoal',
     'org.opencontainers.image.version': pkg.version,

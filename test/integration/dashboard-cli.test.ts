@@ -70,6 +70,31 @@ describe('shoal dashboard (the local dashboard, as your kubeconfig user)', () =>
     expect(group?.spec.suspend).toBe(true);
   });
 
+  it('offers no actions with --read-only', async () => {
+    const ro = shoalCommandProcess(cp.kubeconfig, ['dashboard', '--port', '0', '-n', ns, '--read-only']);
+    try {
+      const base = await waitFor(
+        'the URL',
+        async () => /(http:\/\/127\.0\.0\.1:\d+)\//.exec(ro.output())?.[1],
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      const who = await fetch(`${base}/api/whoami`);
+      const { csrf, readOnly } = (await who.json()) as { csrf: string; readOnly: boolean };
+      expect(readOnly).toBe(true);
+      const cookie = (who.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const res = await fetch(`${base}/api/groups/${ns}/app/resume`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, origin: base },
+      });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toBe('the dashboard is read-only');
+    } finally {
+      await ro.kill();
+    }
+  });
+
   it('exits 0 on SIGINT', async () => {
     proc.child.kill('SIGINT');
     expect(await proc.exit).toBe(0);
