@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ChartSource } from '../../src/api/chart-source.ts';
+import { writePki } from '../controlplane/pki.ts';
 import { startChartRepo } from '../support/chart-repo.ts';
 import { useCluster } from '../support/cluster.ts';
 import { CHARTS } from '../support/fixtures.ts';
@@ -474,5 +476,77 @@ describe('charts: hostile archives, a repository that goes away, an HPA in a cha
       .filter((m) => m.fieldsV1?.['f:spec'] && 'f:replicas' in (m.fieldsV1['f:spec'] as object))
       .map((m) => m.manager);
     expect(owners).not.toContain('shoal');
+  });
+});
+
+describe('a ChartSource on an HTTPS repository with a bearer token and a CA of its own', () => {
+  let ns: string;
+  let pki: string;
+  let repo: Awaited<ReturnType<typeof startChartRepo>>;
+  let shoal: Awaited<ReturnType<typeof startProxiedShoal>>;
+  let o: ReturnType<typeof shoalObjects>;
+  const TOKEN = 'chart-tok-2718281828';
+  const source = (name: string, secret: string | undefined) =>
+    kube.apply({
+      apiVersion: GV,
+      kind: 'ChartSource',
+      metadata: { name, namespace: ns },
+      spec: {
+        url: repo.url,
+        chart: 'demo',
+        version: '1.x',
+        interval: '1h',
+        ...(secret ? { secretRef: { name: secret } } : {}),
+      },
+    });
+  const reason = (name: string, r: string) =>
+    waitFor(`ChartSource ${name} ${r}`, async () => {
+      const cs = await kube.get<ChartSource>({ apiVersion: GV, kind: 'ChartSource', namespace: ns, name });
+      return o.ready(cs)?.reason === r ? cs : undefined;
+    });
+
+  beforeAll(async () => {
+    ns = await newNamespace('charts-tls');
+    o = shoalObjects(kube, ns);
+    pki = await mkdtemp(join(tmpdir(), 'charts-pki-'));
+    await writePki(pki);
+    repo = await startChartRepo(helm, {
+      bearer: TOKEN,
+      tls: { certFile: join(pki, 'apiserver.crt'), keyFile: join(pki, 'apiserver.key') },
+    });
+    await repo.publish(join(CHARTS, 'demo'), '1.0.0');
+    shoal = await startProxiedShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      extraArgs: ['--allow-file-urls'],
+    });
+  });
+
+  afterAll(async () => {
+    await shoal?.stop();
+    await repo?.close();
+    await rm(pki, { recursive: true, force: true });
+  });
+
+  it('is trusted with ca.crt and read with bearerToken; refused without the CA, or with a wrong token', async () => {
+    const ca = await readFile(join(pki, 'ca.crt'), 'utf8');
+    await o.secret('charts', { bearerToken: TOKEN, 'ca.crt': ca });
+    await o.secret('wrong', { bearerToken: 'not-the-token', 'ca.crt': ca });
+    await source('good', 'charts');
+    await source('no-ca', undefined);
+    await source('bad-token', 'wrong');
+    await o.group('app', {
+      sourceRef: { kind: 'ChartSource', name: 'good' },
+      interval: '1h',
+      helm: { values: { greeting: 'tls' } },
+    });
+    await waitFor(
+      'applied',
+      async () => (await o.getGroup('app'))?.status?.lastAppliedRevision === 'demo@1.0.0',
+    );
+    const untrusted = await reason('no-ca', 'SourceUnavailable');
+    expect(o.ready(untrusted)?.message).toMatch(/certificate/i);
+    await reason('bad-token', 'AuthenticationFailed');
+    expect((await o.everything()) + JSON.stringify(shoal.logs)).not.toContain(TOKEN);
   });
 });

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
@@ -50,15 +51,22 @@ export const helmEnv = (dir: string) => ({
  */
 export async function startChartRepo(
   helm: string,
-  opts: { basic?: { username: string; password: string } } = {},
+  opts: {
+    basic?: { username: string; password: string };
+    bearer?: string;
+    /** Serve HTTPS with this certificate. */
+    tls?: { certFile: string; keyFile: string };
+  } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'chart-repo-'));
   const requests: string[] = [];
-  const server = createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const expected = opts.basic
       ? `Basic ${Buffer.from(`${opts.basic.username}:${opts.basic.password}`).toString('base64')}`
-      : undefined;
+      : opts.bearer
+        ? `Bearer ${opts.bearer}`
+        : undefined;
     if (expected && req.headers.authorization !== expected) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end('unauthorized\n');
       return;
@@ -79,9 +87,15 @@ export async function startChartRepo(
     res
       .writeHead(200, { 'content-type': path.endsWith('.yaml') ? 'text/yaml' : 'application/gzip' })
       .end(body);
-  });
+  };
+  const server = opts.tls
+    ? createHttpsServer(
+        { cert: await readFile(opts.tls.certFile), key: await readFile(opts.tls.keyFile) },
+        (req, res) => void handler(req, res),
+      )
+    : createServer((req, res) => void handler(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     dir,
