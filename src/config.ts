@@ -40,6 +40,11 @@ export interface RunConfig {
     leaseDurationMs: number;
     renewDeadlineMs: number;
     retryPeriodMs: number;
+    /**
+     * With leader election on: undefined (--shards=off) elects one writer; a number (--shards=auto)
+     * splits the AppGroups into that many shards, each written by the member holding its Lease.
+     */
+    shardCount: number | undefined;
   };
   /** The kustomize binary; undefined: `kustomize` on PATH. */
   kustomizePath: string | undefined;
@@ -128,6 +133,18 @@ export const RUN_FLAGS = {
     type: 'string',
     arg: 'NS',
     help: "the Lease's namespace (default: the operator's namespace, else default)",
+  },
+  shards: {
+    type: 'string',
+    default: 'auto',
+    arg: 'MODE',
+    help: 'auto: every replica writes its share of the AppGroups, split over shard Leases; off: one leader Lease, standbys idle',
+  },
+  'shard-count': {
+    type: 'string',
+    default: '12',
+    arg: 'N',
+    help: 'shard Leases the AppGroups are split into (auto)',
   },
   'leader-election-id': { type: 'string', default: 'shoal-leader', arg: 'NAME', help: "the Lease's name" },
   'lease-duration': { type: 'string', default: '15s', arg: 'D', help: 'how long a Lease is held' },
@@ -239,6 +256,10 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
   if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new Error('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
+  if (!['auto', 'off'].includes(values.shards)) throw new Error('--shards must be auto or off');
+  const shardCount = Number(values['shard-count']);
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 256)
+    throw new Error('--shard-count must be an integer from 1 to 256');
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new Error('--concurrency must be a positive integer');
@@ -296,6 +317,7 @@ export function parseRunConfig(argv: string[], env: NodeJS.ProcessEnv): RunConfi
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,
+      shardCount: values.shards === 'auto' ? shardCount : undefined,
     },
     allowRemoteBases: values['allow-remote-bases'],
     gitEnv: { PATH: env.PATH ?? '/usr/bin:/bin' },
@@ -455,6 +477,12 @@ export const CLUSTER_FLAGS = {
   namespace: { type: 'string', short: 'n', arg: 'NS', help: 'the namespace (default: default)' },
   'all-namespaces': { type: 'boolean', short: 'A', default: false, help: 'every namespace (get)' },
   'with-source': { type: 'boolean', default: false, help: "reconcile the group's GitSource first" },
+  output: {
+    type: 'string',
+    short: 'o',
+    arg: 'FORMAT',
+    help: 'wide: also the replica that writes each group (get)',
+  },
   ...KUBE_FLAGS,
 } as const satisfies Flags;
 
@@ -463,6 +491,8 @@ export interface ClusterCommandConfig {
   namespace: string | undefined;
   allNamespaces: boolean;
   withSource: boolean;
+  /** -o wide. */
+  wide: boolean;
   kube: KubeConfigSource;
 }
 
@@ -473,6 +503,7 @@ export function parseClusterCommand(argv: string[], env: NodeJS.ProcessEnv): Clu
     namespace: values.namespace,
     allNamespaces: values['all-namespaces'],
     withSource: values['with-source'],
+    wide: values.output === 'wide',
     kube: kubeSource(values.kubeconfig, values.context, env),
   };
 }

@@ -42,7 +42,7 @@ const COMMANDS: Record<string, Command> = {
     run: (args) => import('./cli/check.ts').then((m) => m.checkMain(args)),
   },
   get: {
-    synopsis: 'groups|sources [-A | -n ns]',
+    synopsis: 'groups|sources [-A | -n ns] [-o wide]',
     summary: 'a table like kubectl get, with sync and health',
     run: cluster,
   },

@@ -54,7 +54,7 @@ export async function dashboardMain(args: string[]): Promise<number> {
     report,
     // This process never writes events: it is not the operator.
     events: new EventRecorder(kube, { clock, instance: 'shoal-dashboard', dedupeWindowMs: 0, log }),
-    leading: () => false,
+    writes: () => false,
     onDrift: () => {},
   });
   const memory = new DashboardMemory();

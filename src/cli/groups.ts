@@ -6,6 +6,8 @@ import type { Condition } from '../api/meta.ts';
 import { parseKey } from '../api/object-key.ts';
 import { parseClusterCommand } from '../config.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
+import { type Lease, mayAcquire } from '../runtime/leader-election.ts';
+import { SHARD_ANNOTATIONS, SHARD_LABELS, shardOf } from '../runtime/shards.ts';
 
 const GV = `${API_GROUP}/${API_VERSION}`;
 
@@ -37,6 +39,32 @@ export interface GetOptions {
   /** undefined: all namespaces. */
   namespace: string | undefined;
   now: Date;
+  /** -o wide: the replica writing each group (sharded installations). */
+  wide?: boolean;
+}
+
+/**
+ * The holder of each live shard Lease, per installation (the leader-election id). Empty when the
+ * Leases cannot be listed (not sharded, or no permission).
+ */
+async function shardHolders(
+  kube: Kube,
+  now: Date,
+): Promise<{ count: number; holders: Map<number, string> }[]> {
+  const { items } = await kube
+    .list<Lease>('coordination.k8s.io/v1', 'Lease', { labelSelector: `${SHARD_LABELS.role}=shard` })
+    .catch(() => ({ items: [] as Lease[] }));
+  const byInstallation = new Map<string, { count: number; holders: Map<number, string> }>();
+  for (const l of items) {
+    const id = `${l.metadata.namespace}/${l.metadata.labels?.[SHARD_LABELS.memberOf] ?? ''}`;
+    const count = Number(l.metadata.annotations?.[SHARD_ANNOTATIONS.count]);
+    const shard = Number(l.metadata.annotations?.[SHARD_ANNOTATIONS.shard]);
+    if (!Number.isInteger(count) || !Number.isInteger(shard)) continue;
+    const entry = byInstallation.get(id) ?? { count, holders: new Map() };
+    byInstallation.set(id, entry);
+    if (l.spec.holderIdentity && !mayAcquire(l, '', now)) entry.holders.set(shard, l.spec.holderIdentity);
+  }
+  return [...byInstallation.values()];
 }
 
 /** `shoal get groups|sources [-A]`: a table like `kubectl get`, with sync and health for groups. */
@@ -45,6 +73,12 @@ export async function getCommand(kube: Kube, opts: GetOptions): Promise<string> 
   const all = opts.namespace === undefined;
   if (opts.kind === 'groups') {
     const { items } = await kube.list<AppGroup>(GV, KINDS.AppGroup.kind, scope);
+    const installations = opts.wide ? await shardHolders(kube, opts.now) : [];
+    const owner = (g: AppGroup) =>
+      installations
+        .map((i) => i.holders.get(shardOf(`${g.metadata.namespace}/${g.metadata.name}`, i.count)))
+        .filter((h) => h !== undefined)
+        .join(',') || '<none>';
     const rows = items.map((g) => [
       ...(all ? [g.metadata.namespace ?? ''] : []),
       g.metadata.name ?? '',
@@ -53,8 +87,16 @@ export async function getCommand(kube: Kube, opts: GetOptions): Promise<string> 
       g.status?.health?.status ?? 'Unknown',
       g.status?.lastAppliedRevision ?? '',
       age(g.metadata.creationTimestamp, opts.now),
+      ...(opts.wide ? [owner(g)] : []),
     ]);
-    return table([...(all ? ['NAMESPACE'] : []), 'NAME', 'READY', 'SYNC', 'HEALTH', 'REVISION', 'AGE'], rows);
+    return table(
+      [
+        ...(all ? ['NAMESPACE'] : []),
+        ...['NAME', 'READY', 'SYNC', 'HEALTH', 'REVISION', 'AGE'],
+        ...(opts.wide ? ['OWNER'] : []),
+      ],
+      rows,
+    );
   }
   const { items } = await kube.list<GitSource>(GV, KINDS.GitSource.kind, scope);
   const rows = items.map((s) => [
@@ -119,13 +161,14 @@ export async function groupsMain(command: string, args: string[]): Promise<numbe
   const out = (text: string) => process.stdout.write(text);
   if (command === 'get') {
     if (what !== 'groups' && what !== 'sources')
-      throw new Error('usage: shoal get groups|sources [-A | -n ns]');
+      throw new Error('usage: shoal get groups|sources [-A | -n ns] [-o wide]');
     const kube = new Kube(loadKubeConfig(cfg.kube));
     out(
       await getCommand(kube, {
         kind: what,
         namespace: cfg.allNamespaces ? undefined : (cfg.namespace ?? 'default'),
         now: new Date(),
+        wide: cfg.wide,
       }),
     );
     return 0;

@@ -4,6 +4,8 @@ import type { Metrics } from './metrics.ts';
 export interface HealthState {
   /** Informer caches have synced and the process serves. */
   ready: () => boolean;
+  /** Lines added to /readyz's answer (the shards this member holds). */
+  readyDetail?: () => string;
   /** Why the process is not alive in any useful sense (its workers stopped, start-up failed). */
   unhealthy: () => string | undefined;
 }
@@ -33,7 +35,10 @@ export function startHealthServer(addr: string, state: HealthState, metrics: Met
       res.writeHead(why ? 500 : 200, { 'content-type': 'text/plain' }).end(why ? `${why}\n` : 'ok\n');
     } else if (path === '/readyz') {
       const ok = state.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+      const detail = state.readyDetail?.() ?? '';
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(`${ok ? 'ok' : 'not ready'}\n${detail}`);
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

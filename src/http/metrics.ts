@@ -53,9 +53,22 @@ export class Metrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers: [this.registry],
   });
+  /** The groups in each shard this member holds, read at scrape time (set by the operator). */
+  shardGroupsOf: (() => Map<number, number>) | undefined;
+  readonly shardGroups = new Gauge({
+    name: 'shoal_shard_groups',
+    help: 'AppGroups in each shard this member holds (sharded mode; a shard it does not hold is absent).',
+    labelNames: ['shard'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.shardGroups.reset();
+      for (const [shard, n] of this.shardGroupsOf?.() ?? [])
+        this.shardGroups.set({ shard: String(shard) }, n);
+    },
+  });
   readonly leader = new Gauge({
     name: 'shoal_leader',
-    help: '1 while this process holds the leader Lease (and so writes), else 0.',
+    help: '1 while this process holds the leader Lease, or in sharded mode at least one shard (and so writes), else 0.',
     registers: [this.registry],
   });
   readonly gitFetchDuration = new Histogram({

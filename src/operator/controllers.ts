@@ -9,6 +9,7 @@ import { type Log, logContext } from '../runtime/logger.ts';
 import type { Runnable } from '../runtime/manager.ts';
 import type { WorkQueue } from '../runtime/work-queue.ts';
 import { describeFailure } from '../status/summarize.ts';
+import type { Gate } from './sharding.ts';
 
 export type ControllerKind = 'GitSource' | 'ChartSource' | 'AppGroup' | 'Autoscale';
 
@@ -31,7 +32,8 @@ export function stepObserver(kind: ControllerKind, metrics: Metrics, log: Log): 
 }
 
 /**
- * One controller: `concurrency` workers taking keys from `queue`, leader-only. Every reconcile runs
+ * One controller: `concurrency` workers taking keys from `queue`, leader-only (and, sharded, only
+ * for the keys `gate` admits). Every reconcile runs
  * with its kind, key and a reconcile id in the log context, and is counted and timed; failures are
  * counted by reason (a bounded label) and logged.
  */
@@ -39,10 +41,10 @@ export function controller(
   kind: ControllerKind,
   queue: WorkQueue,
   reconcile: Reconcile,
-  opts: { concurrency: number; metrics: Metrics; log: Log },
+  opts: { concurrency: number; metrics: Metrics; log: Log; gate?: Gate },
 ): Runnable {
-  const { metrics, log } = opts;
-  const instrumented: Reconcile = (key) =>
+  const { metrics, log, gate } = opts;
+  const counted: Reconcile = (key) =>
     logContext.run({ kind, key, reconcileId: randomBytes(6).toString('hex') }, async () => {
       const end = metrics.reconcileDuration.startTimer({ kind });
       try {
@@ -65,6 +67,18 @@ export function controller(
         metrics.workqueueDepth.set({ kind }, queue.length);
       }
     });
+  // A key this replica does not write (another shard's) is dropped: its owner has it in its queue.
+  const instrumented: Reconcile = gate
+    ? async (key) => {
+        const done = gate(key);
+        if (!done) return {};
+        try {
+          return await counted(key);
+        } finally {
+          done();
+        }
+      }
+    : counted;
   const onError = (key: string, err: unknown, retryInMs: number | undefined) => {
     const { reason, message } = describeFailure(err, REASON.Progressing);
     if (retryInMs !== undefined) metrics.workqueueRetries.inc({ kind });

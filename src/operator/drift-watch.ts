@@ -39,7 +39,8 @@ export function driftWatch(
     log: Log;
     report: GuardReport;
     events: EventRecorder;
-    leading: () => boolean;
+    /** Whether this replica writes the group (and so says who drifted it). */
+    writes: (groupKey: string) => boolean;
     onDrift: (groupKey: string, group: AppGroup | undefined) => void;
   },
 ): { watcher: DriftWatcher; runnable: Runnable } {
@@ -53,7 +54,7 @@ export function driftWatch(
         const { namespace, name } = parseKey(key);
         const group = opts.groups.list(namespace).find((g) => g.metadata.name === name);
         opts.onDrift(key, group);
-        if (!opts.leading() || !author || !group) return;
+        if (!opts.writes(key) || !author || !group) return;
         void opts.events.emit(group, 'Warning', REASON.DriftDetected, `${description}; re-syncing`);
       },
       opts.report,

@@ -33,6 +33,7 @@ import { controller, stepObserver } from './controllers.ts';
 import { DashboardMemory, operatorDashboard } from './dashboard.ts';
 import { driftWatch } from './drift-watch.ts';
 import { gitGarbageCollection } from './git-gc.ts';
+import { type Gate, onArtifactChange, requestReconcile, sharding } from './sharding.ts';
 import { enqueueWhen, needsReconcile } from './triggers.ts';
 import { webhookReceiver } from './webhooks.ts';
 
@@ -72,52 +73,6 @@ export async function runOperator(
   const report = logGuardReport(log, (where) => metrics.callbackErrors.inc({ where }));
   const instance = config.instance ?? hostname();
   const le = config.leaderElection;
-  const manager = new Manager({
-    clock,
-    log,
-    shutdownGraceMs: SHUTDOWN_GRACE_MS,
-    ...(le.enabled
-      ? {
-          // A client of its own: fencing the writers must not keep it from releasing the Lease.
-          elector: new LeaderElector(new Kube(kube.config), {
-            namespace: le.namespace,
-            name: le.name,
-            identity: `${instance}_${randomBytes(4).toString('hex')}`,
-            leaseDurationMs: le.leaseDurationMs,
-            renewDeadlineMs: le.renewDeadlineMs,
-            retryPeriodMs: le.retryPeriodMs,
-            clock,
-            log,
-          }),
-        }
-      : {}),
-    onLeading: (leading) => metrics.leader.set(leading ? 1 : 0),
-    onLostLease: () => {
-      // Stop every write at once; the process is expected to exit (hooks.onLostLease).
-      kube.fence('this process lost its leader Lease');
-      hooks.onLostLease?.();
-    },
-    onAbandon: () => kube.fence('shutting down'),
-  });
-
-  let server: Server | undefined;
-  manager.add({
-    name: 'health and metrics',
-    group: 'servers',
-    async start() {
-      server = await startHealthServer(
-        config.metricsAddr,
-        { ready: () => manager.ready(), unhealthy: () => manager.unhealthy() },
-        metrics,
-      );
-      log({ msg: 'serving health and metrics', addr: config.metricsAddr });
-    },
-    async stop() {
-      const s = server;
-      if (s) await new Promise((resolve) => s.close(resolve));
-    },
-  });
-
   const events = new EventRecorder(kube, { clock, instance, dedupeWindowMs: 10 * 60_000, log });
   const git = new GitCache({
     root: config.cacheDir,
@@ -137,8 +92,78 @@ export async function runOperator(
     Autoscale: new WorkQueue({ clock }),
   };
   const caches = ownCaches(kube, { namespace: config.watchNamespace, clock, log, report });
-  manager.add(caches.runnable);
-  manager.add({
+  // Sharded (--shards=auto, the default with leader election): every member writes the groups of
+  // the shards it holds. Otherwise one leader writes everything.
+  let manager: Manager | undefined;
+  const leading = () => manager?.leading ?? false;
+  const shards = sharding({
+    kube,
+    clock,
+    log,
+    metrics,
+    instance,
+    election: le,
+    groups: caches.groups,
+    sources: { GitSource: caches.sources, ChartSource: caches.chartSources },
+    queues,
+    isScaled,
+    leading,
+  });
+  manager = new Manager({
+    clock,
+    log,
+    shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    ...(shards.coordinator
+      ? { elector: shards.coordinator }
+      : le.enabled
+        ? {
+            // A client of its own: fencing the writers must not keep it from releasing the Lease.
+            elector: new LeaderElector(new Kube(kube.config), {
+              namespace: le.namespace,
+              name: le.name,
+              identity: `${instance}_${randomBytes(4).toString('hex')}`,
+              leaseDurationMs: le.leaseDurationMs,
+              renewDeadlineMs: le.renewDeadlineMs,
+              retryPeriodMs: le.retryPeriodMs,
+              clock,
+              log,
+            }),
+            onLeading: (on: boolean) => metrics.leader.set(on ? 1 : 0),
+          }
+        : { onLeading: (on: boolean) => metrics.leader.set(on ? 1 : 0) }),
+    onLostLease: () => {
+      // Stop every write at once; the process is expected to exit (hooks.onLostLease).
+      kube.fence('this process lost its Lease');
+      hooks.onLostLease?.();
+    },
+    onAbandon: () => kube.fence('shutting down'),
+  });
+  const mgr = manager;
+
+  let server: Server | undefined;
+  mgr.add({
+    name: 'health and metrics',
+    group: 'servers',
+    async start() {
+      server = await startHealthServer(
+        config.metricsAddr,
+        {
+          ready: () => mgr.ready(),
+          unhealthy: () => mgr.unhealthy(),
+          readyDetail: shards.readyDetail,
+        },
+        metrics,
+      );
+      log({ msg: 'serving health and metrics', addr: config.metricsAddr });
+    },
+    async stop() {
+      const s = server;
+      if (s) await new Promise((resolve) => s.close(resolve));
+    },
+  });
+
+  mgr.add(caches.runnable);
+  mgr.add({
     name: 'manifest parser',
     group: 'caches',
     start: async () => {},
@@ -155,7 +180,7 @@ export async function runOperator(
     log,
     report,
     events,
-    leading: () => manager.leading,
+    writes: shards.ownsGroup,
     onDrift: (key, group) => {
       queues.AppGroup.add(key);
       // A replica count someone else changed is corrected at once, not at the next period.
@@ -182,6 +207,12 @@ export async function runOperator(
     memory?.latency(group, s);
   });
 
+  const enqueueGroupsOf = (kind: string, namespace: string, name: string) => {
+    for (const g of caches.groups.list(namespace)) {
+      if (g.spec.sourceRef.name === name && (g.spec.sourceRef.kind ?? 'GitSource') === kind)
+        queues.AppGroup.add(`${namespace}/${g.metadata.name}`);
+    }
+  };
   /** A source has a new revision: the groups using it sync at once. */
   const sourceChanged = (
     kind: string,
@@ -191,11 +222,35 @@ export async function runOperator(
     detectedAt: Date,
   ) => {
     latency.detected(kind, namespace, name, revision, detectedAt);
-    for (const g of caches.groups.list(namespace)) {
-      if (g.spec.sourceRef.name === name && (g.spec.sourceRef.kind ?? 'GitSource') === kind)
-        queues.AppGroup.add(`${namespace}/${g.metadata.name}`);
-    }
+    enqueueGroupsOf(kind, namespace, name);
   };
+  /** Sharded: the status of a source is written by its shard's holder; the others nudge it. */
+  const sourceSharing = (kind: 'GitSource' | 'ChartSource') =>
+    shards.coordinator
+      ? {
+          writesStatus: shards.writesSourceStatus,
+          onFollowerFetched: (namespace: string, name: string) =>
+            void requestReconcile(kube, clock, kind, namespace, name).catch((err: unknown) =>
+              log({
+                level: 'warn',
+                msg: 'could not mark the source',
+                kind,
+                namespace,
+                name,
+                error: String(err),
+              }),
+            ),
+        }
+      : {};
+  // Sharded: a source's new artifact, written by another member, syncs the groups here that use it.
+  if (shards.coordinator) {
+    onArtifactChange(caches.sources, report, (s) =>
+      enqueueGroupsOf('GitSource', s.metadata.namespace ?? '', s.metadata.name ?? ''),
+    );
+    onArtifactChange(caches.chartSources, report, (s) =>
+      enqueueGroupsOf('ChartSource', s.metadata.namespace ?? '', s.metadata.name ?? ''),
+    );
+  }
   const gitSourceDeps = {
     kube,
     git,
@@ -208,6 +263,7 @@ export async function runOperator(
     observeStep: stepObserver('GitSource', metrics, log),
     onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
       sourceChanged('GitSource', namespace, name, revision, detectedAt),
+    ...sourceSharing('GitSource'),
   };
   const chartSourceDeps = {
     kube,
@@ -220,6 +276,7 @@ export async function runOperator(
     observeStep: stepObserver('ChartSource', metrics, log),
     onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
       sourceChanged('ChartSource', namespace, name, revision, detectedAt),
+    ...sourceSharing('ChartSource'),
   };
   const appGroupDeps = {
     kube,
@@ -269,25 +326,41 @@ export async function runOperator(
     ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
   };
   const workers = { concurrency: config.concurrency, metrics, log };
-  manager.add(
-    controller('GitSource', queues.GitSource, (key) => reconcileGitSource(gitSourceDeps, key), workers),
+  const gated = (gate: Gate) => (shards.coordinator ? { ...workers, gate } : workers);
+  mgr.add(
+    controller(
+      'GitSource',
+      queues.GitSource,
+      (key) => reconcileGitSource(gitSourceDeps, key),
+      gated(shards.sourceGate('GitSource')),
+    ),
   );
-  manager.add(
+  mgr.add(
     controller(
       'ChartSource',
       queues.ChartSource,
       (key) => reconcileChartSource(chartSourceDeps, key),
-      workers,
+      gated(shards.sourceGate('ChartSource')),
     ),
   );
-  manager.add(
-    controller('AppGroup', queues.AppGroup, (key) => reconcileAppGroup(appGroupDeps, key), workers),
+  mgr.add(
+    controller(
+      'AppGroup',
+      queues.AppGroup,
+      (key) => reconcileAppGroup(appGroupDeps, key),
+      gated(shards.groupGate),
+    ),
   );
-  manager.add(
-    controller('Autoscale', queues.Autoscale, (key) => reconcileAutoscale(autoscaleDeps, key), workers),
+  mgr.add(
+    controller(
+      'Autoscale',
+      queues.Autoscale,
+      (key) => reconcileAutoscale(autoscaleDeps, key),
+      gated(shards.groupGate),
+    ),
   );
-  manager.add(drift.runnable);
-  manager.add(
+  mgr.add(drift.runnable);
+  mgr.add(
     gitGarbageCollection(git, charts, {
       sources: caches.sources,
       chartSources: caches.chartSources,
@@ -305,14 +378,15 @@ export async function runOperator(
         sources: caches.sources,
         metrics,
         log,
-        leading: () => manager.leading,
+        leading: () => mgr.leading,
+        shared: shards.shared,
         enqueue: (target) => {
           git.forget(target.url);
           queues.GitSource.add(target.key);
         },
       })
     : undefined;
-  if (webhooks) manager.add(webhooks.runnable);
+  if (webhooks) mgr.add(webhooks.runnable);
   const dashboard =
     config.dashboardAddr && memory
       ? operatorDashboard({
@@ -328,14 +402,14 @@ export async function runOperator(
           report,
         })
       : undefined;
-  for (const r of dashboard?.runnables ?? []) manager.add(r);
+  for (const r of dashboard?.runnables ?? []) mgr.add(r);
 
-  await manager.start();
+  await mgr.start();
   return {
     server: server as Server,
     webhookServer: webhooks?.server(),
     dashboardUrl: dashboard?.url(),
-    manager,
-    stop: () => manager.stop(),
+    manager: mgr,
+    stop: () => mgr.stop(),
   };
 }

@@ -186,10 +186,10 @@ export const PERMISSIONS: readonly Permission[] = [
   {
     group: 'coordination.k8s.io',
     resources: ['leases'],
-    verbs: ['get', 'create', 'update'],
+    verbs: ['get', 'list', 'create', 'update', 'delete'],
     scope: 'namespace',
     role: 'shoal-leader-election',
-    why: 'leader election',
+    why: 'leader election and shards (member and shard Leases; a dead member is deleted)',
   },
 ];
 

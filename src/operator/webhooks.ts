@@ -25,6 +25,8 @@ export interface WebhookWiring {
   log: Log;
   /** Whether this process leads (and so runs the GitSource workers). */
   leading: () => boolean;
+  /** Sharded with other live members: the push is also marked on the source for them. */
+  shared: () => boolean;
   /** The leader's own path: enqueue the source, with its shared ls-remote results dropped. */
   enqueue: (target: WebhookTarget) => void;
 }
@@ -32,7 +34,9 @@ export interface WebhookWiring {
 /**
  * The push webhook receiver, on every replica. The leader enqueues the source itself; a standby
  * (whose queues never run) marks the source with shoal.dev/requested-at, which the leader's cache
- * sees and reconciles with fresh refs: a push received by any replica lands. The answer is 202 only
+ * sees and reconciles with fresh refs: a push received by any replica lands. Sharded, the member
+ * enqueues it and, with other members live, marks it too so that every owner of a group using it
+ * (and the writer of its status) looks at once. The answer is 202 only
  * once the push is on its way.
  */
 export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server: () => Server | undefined } {
@@ -84,7 +88,11 @@ export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server:
                 ...(s.spec.webhookSecretRef ? { webhookSecretName: s.spec.webhookSecretRef.name } : {}),
               })),
             token,
-            enqueue: (target) => (w.leading() ? w.enqueue(target) : mark(target)),
+            enqueue: async (target) => {
+              if (!w.leading()) return mark(target);
+              w.enqueue(target);
+              if (w.shared()) await mark(target);
+            },
             count: (provider, result) => w.metrics.webhookRequests.inc({ provider, result }),
             log: w.log,
           },

@@ -24,9 +24,14 @@ import type { UrlPolicy } from '../source/url-policy.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import { chartCredentials } from './chart-credentials.ts';
 import { runAndReport, type Step, type StepObserver } from './run-steps.ts';
-import { writeSourceStatus } from './source-status.ts';
+import {
+  announceRevision,
+  type SourceSharingDeps,
+  startingStatus,
+  writeSourceStatus,
+} from './source-status.ts';
 
-export interface ChartSourceReconcilerDeps {
+export interface ChartSourceReconcilerDeps extends SourceSharingDeps {
   kube: Kube;
   charts: ChartCache;
   clock: Clock;
@@ -36,7 +41,6 @@ export interface ChartSourceReconcilerDeps {
   reads?: CachedReads;
   observeStep?: StepObserver;
   /** A new chart version was stored; `detectedAt` is when the reconcile that found it began. */
-  onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
 }
 
 interface Context {
@@ -48,6 +52,8 @@ interface Context {
   creds: ChartCredentials;
   resolved?: ResolvedChart;
   revisionChanged: boolean;
+  /** An archive was fetched into this process's cache. */
+  fetched: boolean;
 }
 
 const isOci = (url: string) => url.startsWith('oci://');
@@ -139,6 +145,7 @@ const fetchChart: Step<Context> = {
       ? await pullOciChart(url, chart, resolved, ctx.creds, opts)
       : await downloadRepositoryChart(url, resolved, ctx.creds, opts);
     const kept = await ctx.deps.charts.store(archive);
+    ctx.fetched = true;
     ctx.revisionChanged = stored?.revision !== revision || stored.digest !== kept.digest;
     ctx.status.artifact = {
       revision,
@@ -168,11 +175,12 @@ export async function reconcileChartSource(
   const ctx: Context = {
     deps,
     source,
-    status: structuredClone(source.status ?? {}),
+    status: startingStatus(deps, source),
     intervalMs: 600_000,
     timeoutMs: 60_000,
     creds: {},
     revisionChanged: false,
+    fetched: false,
   };
   const result = await runAndReport(
     STEPS,
@@ -186,6 +194,12 @@ export async function reconcileChartSource(
     deps.observeStep,
   );
   if (result.stop) return {};
-  if (ctx.revisionChanged) deps.onRevision(namespace, name, ctx.status.artifact?.revision ?? '', started);
+  announceRevision(deps, source, {
+    revision: ctx.status.artifact?.revision ?? '',
+    revisionChanged: ctx.revisionChanged,
+    fetched: ctx.fetched,
+    detectedAt: started,
+    artifact: ctx.status.artifact,
+  });
   return { requeueAfterMs: jitter(ctx.intervalMs, deps.random()) };
 }

@@ -17,9 +17,14 @@ import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
 import { type CachedReads, liveReads } from './cached-reads.ts';
 import { runAndReport, type Step, type StepObserver } from './run-steps.ts';
-import { writeSourceStatus } from './source-status.ts';
+import {
+  announceRevision,
+  type SourceSharingDeps,
+  startingStatus,
+  writeSourceStatus,
+} from './source-status.ts';
 
-export interface GitSourceReconcilerDeps {
+export interface GitSourceReconcilerDeps extends SourceSharingDeps {
   kube: Kube;
   git: GitCache;
   clock: Clock;
@@ -32,8 +37,6 @@ export interface GitSourceReconcilerDeps {
   reads?: CachedReads;
   /** Told of every step (its name and duration, for the log and a histogram). */
   observeStep?: StepObserver;
-  /** A new revision was stored; `detectedAt` is when the reconcile that found it began. */
-  onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
 }
 
 interface Context {
@@ -44,6 +47,8 @@ interface Context {
   timeoutMs: number;
   call?: GitCallOptions;
   revisionChanged: boolean;
+  /** An artifact was fetched into this process's cache. */
+  fetched: boolean;
 }
 
 /** A duration of the spec; one stored past the CRD's validation stalls only this source. */
@@ -130,6 +135,7 @@ const fetchRevision: Step<Context> = {
       return undefined;
     }
     const fetched = await git.fetch(url, resolved, call);
+    ctx.fetched = true;
     const revision = formatRevision(resolved.name, fetched.commit);
     ctx.revisionChanged = stored?.revision !== revision;
     ctx.status.artifact = {
@@ -160,10 +166,11 @@ export async function reconcileGitSource(
   const ctx: Context = {
     deps,
     source,
-    status: structuredClone(source.status ?? {}),
+    status: startingStatus(deps, source),
     intervalMs: 60_000,
     timeoutMs: 60_000,
     revisionChanged: false,
+    fetched: false,
   };
   const result = await runAndReport(
     STEPS,
@@ -175,9 +182,13 @@ export async function reconcileGitSource(
     deps.observeStep,
   );
   if (result.stop) return {};
-  if (ctx.revisionChanged) {
-    deps.onRevision(namespace, name, ctx.status.artifact?.revision ?? '', started);
-  }
+  announceRevision(deps, source, {
+    revision: ctx.status.artifact?.revision ?? '',
+    revisionChanged: ctx.revisionChanged,
+    fetched: ctx.fetched,
+    detectedAt: started,
+    artifact: ctx.status.artifact,
+  });
   return { requeueAfterMs: jitter(ctx.intervalMs, deps.random()) };
 }
 

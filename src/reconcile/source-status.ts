@@ -13,13 +13,83 @@ import type { CachedReads } from './cached-reads.ts';
 /** A source (GitSource or ChartSource) as its status writer sees it. */
 export type SourceObject = GitSource | ChartSource;
 
+/** What a source reconciler's deps say about who writes the status (sharded: one member). */
+export interface SourceSharingDeps {
+  /** A new revision was stored; `detectedAt` is when the reconcile that found it began. */
+  onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
+  /** Whether this process writes the source's status and events (default: yes). */
+  writesStatus?: (key: string) => boolean;
+  /**
+   * A process that does not write the status fetched a revision the status does not name yet: the
+   * writer is to look now (the operator marks the source requested-at).
+   */
+  onFollowerFetched?: (namespace: string, name: string) => void;
+  /**
+   * What a process that does not write the status last fetched of each source (by key): it compares
+   * the remote with that, not with a status another member may not have updated yet.
+   */
+  localArtifacts?: Map<string, object>;
+}
+
+/** The status a reconcile starts from: the source's, with this process's own artifact when it follows. */
+export function startingStatus<S extends { artifact?: object }>(
+  deps: SourceSharingDeps,
+  source: SourceObject & { status?: S },
+): S {
+  const status = structuredClone(source.status ?? ({} as S));
+  const key = sourceKey(source);
+  const local = deps.writesStatus?.(key) === false ? deps.localArtifacts?.get(key) : undefined;
+  if (local) status.artifact = structuredClone(local);
+  return status;
+}
+
+const sourceKey = (source: SourceObject) =>
+  `${source.metadata.namespace ?? ''}/${source.metadata.name ?? ''}`;
+
+/**
+ * After a source reconcile: the writer announces a revision that changed; another member (sharded)
+ * announces any fetch into its own cache (its groups waiting for the artifact retry now) and, when
+ * it saw a revision the status does not name yet, tells the writer.
+ */
+export function announceRevision(
+  deps: SourceSharingDeps,
+  source: SourceObject,
+  outcome: {
+    revision: string;
+    revisionChanged: boolean;
+    fetched: boolean;
+    detectedAt: Date;
+    artifact?: object | undefined;
+  },
+): void {
+  const namespace = source.metadata.namespace ?? '';
+  const name = source.metadata.name ?? '';
+  if (deps.writesStatus?.(sourceKey(source)) ?? true) {
+    if (outcome.revisionChanged) deps.onRevision(namespace, name, outcome.revision, outcome.detectedAt);
+    return;
+  }
+  if (!outcome.fetched) return;
+  if (outcome.artifact) {
+    deps.localArtifacts?.set(sourceKey(source), outcome.artifact);
+    if ((deps.localArtifacts?.size ?? 0) > 10_000) deps.localArtifacts?.clear();
+  }
+  deps.onRevision(namespace, name, outcome.revision, outcome.detectedAt);
+  if (outcome.revision !== source.status?.artifact?.revision) deps.onFollowerFetched?.(namespace, name);
+}
+
 /**
  * Writes a source's status once at the end of its reconcile (observedGeneration, the handled
  * requested-at, Ready from the outcome) unless it is unchanged, then the event: a Warning with the
  * failure's reason, or NewArtifact when the revision changed.
  */
 export async function writeSourceStatus(
-  deps: { kube: Kube; clock: Clock; events: EventRecorder; reads?: Pick<CachedReads, 'wrote'> },
+  deps: {
+    kube: Kube;
+    clock: Clock;
+    events: EventRecorder;
+    reads?: Pick<CachedReads, 'wrote'>;
+    writesStatus?: (key: string) => boolean;
+  },
   source: SourceObject,
   plural: string,
   outcome: {
@@ -28,6 +98,8 @@ export async function writeSourceStatus(
     revisionChanged: boolean;
   },
 ): Promise<void> {
+  // Sharded: another member holds this source's shard and writes its status.
+  if (!(deps.writesStatus?.(sourceKey(source)) ?? true)) return;
   const now = deps.clock.now();
   const generation = source.metadata.generation ?? 0;
   const requested = source.metadata.annotations?.[ANNOTATIONS.requestedAt];

@@ -36,13 +36,18 @@ const TOKEN = 'install-hook-token';
 interface Lease {
   spec: { holderIdentity?: string };
 }
-const lease = () =>
-  kube.get<Lease>({
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
+/**
+ * The holders of the installation's shard Leases (one replica holds all 12), or '' when they differ
+ * or are not all there yet.
+ */
+const holder = async () => {
+  const { items } = await kube.list<Lease>('coordination.k8s.io/v1', 'Lease', {
     namespace: NS,
-    name: 'shoal-leader',
+    labelSelector: 'shoal.dev/shards-of=shoal-leader,shoal.dev/lease-role=shard',
   });
+  const holders = new Set(items.map((l) => l.spec.holderIdentity ?? ''));
+  return items.length === 12 && holders.size === 1 ? ([...holders][0] ?? '') : '';
+};
 
 const portInUse = (port: number) =>
   new Promise<boolean>((done) => {
@@ -256,17 +261,13 @@ describe('the operator image, installed with kubectl apply -k and run as a kubel
     await kubectl('apply', '-k', join(work, 'overlay'));
   });
 
-  it('runs from its image in-cluster, non-root, read-only root: takes the Lease, syncs over HTTP, answers its ports, takes a webhook', async () => {
+  it('runs from its image in-cluster, non-root, read-only root: takes the shard Leases, syncs over HTTP, answers its ports, takes a webhook', async () => {
     const env = spec.containers[0]?.env?.map((e) => e.name) ?? [];
     expect(env).not.toContain('KUBECONFIG');
     const a = await start('shoal-a');
-    await waitFor(
-      'shoal-a to lead',
-      async () => (await lease())?.spec.holderIdentity?.startsWith('shoal-a_'),
-      {
-        timeoutMs: 60_000,
-      },
-    ).catch((err) => {
+    await waitFor('shoal-a to lead', async () => (await holder()).startsWith('shoal-a_'), {
+      timeoutMs: 60_000,
+    }).catch((err) => {
       throw new Error(`${err.message}\n${a.output().slice(-4000)}`);
     });
     await o.groupAt('app', await repo.head(), 60_000).catch(async (err) => {
@@ -299,19 +300,20 @@ describe('the operator image, installed with kubectl apply -k and run as a kubel
     expect(cm?.data.n).toBe('1');
   });
 
-  it('exits 0 on SIGTERM, releasing the Lease; a second replica takes over and keeps syncing', async () => {
+  it('exits 0 on SIGTERM, releasing its Leases; a second replica takes over and keeps syncing', async () => {
     const a = containers[0] as RunningContainer;
     await a.signal('TERM');
     expect(await a.exited).toBe(0);
-    expect((await lease())?.spec.holderIdentity ?? '').toBe('');
+    // Every shard handed back on the way out: the next replica need not wait for them to expire.
+    const { items } = await kube.list<Lease>('coordination.k8s.io/v1', 'Lease', {
+      namespace: NS,
+      labelSelector: 'shoal.dev/shards-of=shoal-leader,shoal.dev/lease-role=shard',
+    });
+    expect(items.map((l) => l.spec.holderIdentity ?? '')).toEqual(new Array(12).fill(''));
     const b = await start('shoal-b');
-    await waitFor(
-      'shoal-b to lead',
-      async () => (await lease())?.spec.holderIdentity?.startsWith('shoal-b_'),
-      {
-        timeoutMs: 30_000,
-      },
-    ).catch((err) => {
+    await waitFor('shoal-b to lead', async () => (await holder()).startsWith('shoal-b_'), {
+      timeoutMs: 30_000,
+    }).catch((err) => {
       throw new Error(`${err.message}\n${b.output().slice(-4000)}`);
     });
     const commit = await repo.commit({

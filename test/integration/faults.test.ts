@@ -272,7 +272,8 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
           onLostLease: () => {
             r.lost = true;
           },
-          extraArgs: ['--allow-file-urls'],
+          // One leader and a standby (sharding has tests of its own: shards.test.ts).
+          extraArgs: ['--allow-file-urls', '--shards=off'],
         });
         cleanups.push(() => shoal.stop());
         return r;

@@ -23,7 +23,7 @@ describe('leader election on a Lease', () => {
       onLostLease: () => {
         r.lost = true;
       },
-      extraArgs: ['--allow-file-urls', '--leader-election-id=shoal-test-leader'],
+      extraArgs: ['--allow-file-urls', '--shards=off', '--leader-election-id=shoal-test-leader'],
     });
     replicas.push(r);
     return r;
@@ -136,7 +136,7 @@ describe('a push webhook received by a standby (catalogue D18)', () => {
           kubeconfig: cp.kubeconfig,
           namespace: ns,
           leaderElect: true,
-          extraArgs: ['--allow-file-urls', '--leader-election-id=shoal-standby-test'],
+          extraArgs: ['--allow-file-urls', '--shards=off', '--leader-election-id=shoal-standby-test'],
         }),
       );
     await o.secret('hook', { token: TOKEN });
