@@ -1,10 +1,13 @@
-// 1,000 AppGroups of 10 objects each on one Shoal replica: the cold start until all are Ready against
-// the floor of applying the same objects with a plain concurrent server-side-apply loop (same run,
-// same path to the API server), then the resident memory and API requests per minute at steady
-// state, and how long a change by hand takes to be reverted. Shoal runs as its own process
-// (`shoal run`), reaching the API server through a counting proxy (test/support/fault-proxy.ts).
+// 1,000 AppGroups of 10 objects each on 1–3 Shoal replicas: the cold start until all are Ready
+// against two floors measured in the same run through the same proxy — raw (one plain server-side
+// apply per object) and validated (a dry run, then the apply, per object: Shoal validates before its
+// first write) — each a plain concurrent loop; then resident memory and API requests per minute at
+// steady state, how long a change by hand takes to be reverted, and, with --replicas above 1, the
+// split of groups over the replicas and the handover after a SIGKILL of one. Shoal runs as its own
+// processes (`shoal run`), each reaching the API server through a counting proxy of its own
+// (test/support/fault-proxy.ts, one shared log).
 //
-//   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10]
+//   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10] [--replicas 1]
 //     [--concurrency 4] [--interval 5m] [--window 120] [--drift-samples 30] [--json out.json]
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { AppGroup } from '../src/api/app-group.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import type { Lease } from '../src/runtime/leader-election.ts';
 import { mapLimit } from '../src/runtime/map-limit.ts';
+import { SHARD_ANNOTATIONS, SHARD_LABELS, shardOf } from '../src/runtime/shards.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
 import { sumMetric } from '../test/support/metrics.ts';
@@ -27,6 +32,7 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     groups: { type: 'string', default: '1000' },
+    replicas: { type: 'string', default: '1' },
     objects: { type: 'string', default: '10' },
     namespaces: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '4' },
@@ -42,6 +48,7 @@ const { values } = parseArgs({
 const GROUPS = Number(values.groups);
 const OBJECTS = Number(values.objects);
 const NAMESPACES = Number(values.namespaces);
+const REPLICAS = Number(values.replicas);
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
 const groupName = (g: number) => `g${String(g).padStart(4, '0')}`;
@@ -57,9 +64,9 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function rssMiB(pid: number): Promise<number> {
+async function rssMiB(pid: number, field = 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? Number.NaN);
+  const kb = Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? Number.NaN);
   return kb / 1024;
 }
 
@@ -76,7 +83,77 @@ const requestKey = (r: ProxiedRequest) => {
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-scale-'));
 const cluster = await startCluster({ log: say });
 const cp = cluster.state;
-let operator: ReturnType<typeof shoalProcess> | undefined;
+const LEASE_ID = 'shoal-bench';
+const operators: { process: ReturnType<typeof shoalProcess>; port: number; pid: number }[] = [];
+const extraProxies: FaultProxy[] = [];
+
+/**
+ * SIGKILL of replica 0: for each shard it held, how long until another live replica holds its Lease
+ * (polled every 100 ms); then a hand edit of an object of one of its groups, until reverted.
+ */
+async function killOne() {
+  const victim = operators[0];
+  if (!victim) return undefined;
+  const shardLeases = async () =>
+    (
+      await cluster.kube.list<Lease>('coordination.k8s.io/v1', 'Lease', {
+        namespace: 'default',
+        labelSelector: `${SHARD_LABELS.memberOf}=${LEASE_ID},${SHARD_LABELS.role}=shard`,
+      })
+    ).items;
+  const holderOf = (l: Lease) => l.spec.holderIdentity ?? '';
+  const its = (await shardLeases()).filter((l) => holderOf(l).startsWith('bench-r0_'));
+  const names = new Set(its.map((l) => l.metadata.name));
+  const k0 = performance.now();
+  await victim.process.kill();
+  const taken = new Map<string, number>();
+  while (taken.size < names.size && performance.now() - k0 < 120_000) {
+    for (const l of await shardLeases())
+      if (
+        names.has(l.metadata.name) &&
+        !taken.has(l.metadata.name) &&
+        holderOf(l) &&
+        !holderOf(l).startsWith('bench-r0_')
+      )
+        taken.set(l.metadata.name, (performance.now() - k0) / 1000);
+    await sleep(100);
+  }
+  const seconds = [...taken.values()];
+  // A hand edit of an object of an orphaned group is reverted by its new owner.
+  const victimShards = new Set(its.map((l) => Number(l.metadata.annotations?.[SHARD_ANNOTATIONS.shard])));
+  const count = Number(its[0]?.metadata.annotations?.[SHARD_ANNOTATIONS.count] ?? 12);
+  const orphan = Array.from({ length: GROUPS }, (_, g) => g).find((g) =>
+    victimShards.has(shardOf(`${nsOf(g)}/${groupName(g)}`, count)),
+  );
+  let revertedSeconds: number | undefined;
+  if (orphan !== undefined) {
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: nsOf(orphan), name: cmName(orphan, 0) };
+    const d0 = performance.now();
+    await cluster.kube.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: ref.name, namespace: ref.namespace },
+        data: { v: 'by-hand' },
+      },
+      { fieldManager: 'bench-hand', force: true, dryRun: false },
+    );
+    await waitFor(
+      `${ref.name} reverted`,
+      async () => (await cluster.kube.get<{ data?: { v?: string } }>(ref))?.data?.v === 'from-git',
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    revertedSeconds = (performance.now() - d0) / 1000;
+  }
+  operators.shift();
+  return {
+    shards: names.size,
+    takenOver: taken.size,
+    leaseTakeoverSecondsP50: percentile(seconds, 50),
+    leaseTakeoverSecondsP99: percentile(seconds, 99),
+    orphanDriftRevertedSeconds: revertedSeconds,
+  };
+}
 try {
   const direct = cluster.kube;
   const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'bench' });
@@ -87,29 +164,36 @@ try {
     for (let o = 0; o < OBJECTS; o++) files[`groups/${groupName(g)}/o${o}.yaml`] = cmYaml(g, o);
   const repo = await gitRepo(files);
 
-  // The floor: the same objects, one plain server-side apply each, concurrently, through the proxy.
+  // The floors: the same objects, concurrently, through the proxy: raw (one server-side apply each)
+  // and validated (a dry run, then the apply, each), into namespaces of their own.
   for (let n = 0; n < NAMESPACES; n++) {
-    await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `floor-${n}` } });
-    await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${n}` } });
+    for (const prefix of ['floor', 'validated', 'bench'])
+      await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${prefix}-${n}` } });
   }
   const all = Array.from(
     { length: GROUPS * OBJECTS },
     (_, i) => [Math.floor(i / OBJECTS), i % OBJECTS] as const,
   );
-  say(
-    `floor: applying ${all.length} objects with ${values['floor-concurrency']} concurrent server-side applies`,
-  );
+  const floorObject = (prefix: string, g: number, o: number) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: cmName(g, o), namespace: `${prefix}-${g % NAMESPACES}` },
+    data: { v: 'from-git', o: String(o) },
+  });
+  const SSA = { fieldManager: 'bench-floor', force: true, dryRun: false };
+  say(`floors: ${all.length} objects with ${values['floor-concurrency']} concurrent requests`);
   const f0 = performance.now();
   await mapLimit(all, Number(values['floor-concurrency']), ([g, o]) =>
-    viaProxy.apply({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: cmName(g, o), namespace: `floor-${g % NAMESPACES}` },
-      data: { v: 'from-git', o: String(o) },
-    }),
+    viaProxy.apply(floorObject('floor', g, o), SSA),
   );
   const floorSeconds = (performance.now() - f0) / 1000;
-  say(`floor: ${floorSeconds.toFixed(1)} s`);
+  const v0 = performance.now();
+  await mapLimit(all, Number(values['floor-concurrency']), async ([g, o]) => {
+    await viaProxy.apply(floorObject('validated', g, o), { ...SSA, dryRun: true });
+    await viaProxy.apply(floorObject('validated', g, o), SSA);
+  });
+  const validatedSeconds = (performance.now() - v0) / 1000;
+  say(`floors: raw ${floorSeconds.toFixed(1)} s, validated ${validatedSeconds.toFixed(1)} s`);
 
   for (let n = 0; n < NAMESPACES; n++) {
     await direct.apply({
@@ -131,27 +215,40 @@ try {
       }),
   );
 
-  say(`starting shoal run (concurrency ${values.concurrency}) against ${GROUPS} groups`);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  say(`starting ${REPLICAS} shoal run (concurrency ${values.concurrency}) against ${GROUPS} groups`);
   const cpu0 = {
     apiserver: await cpuSeconds(cp.pids['kube-apiserver'] ?? 0),
     etcd: await cpuSeconds(cp.pids.etcd ?? 0),
   };
   const t0 = performance.now();
   const requestsBefore = proxy.log.length;
-  operator = shoalProcess(
-    join(dir, 'bench.kubeconfig'),
-    [
-      '--allow-file-urls',
-      `--metrics-addr=127.0.0.1:${port}`,
-      '--webhook-addr=',
-      '--leader-elect=false',
-      `--concurrency=${values.concurrency}`,
-      '--log-level=error',
-    ],
-    { SHOAL_CACHE_DIR: join(dir, 'cache'), NODE_OPTIONS: values['node-options'] },
-  );
-  const shoalPid = operator.child.pid;
+  for (let r = 0; r < REPLICAS; r++) {
+    // Replica 0 goes through the proxy made above; the others through proxies of their own, one log.
+    const own = r === 0 ? proxy : await FaultProxy.start(cp.kubeconfig, { tag: `r${r}`, log: proxy.log });
+    if (r > 0) extraProxies.push(own);
+    const kubeconfig = r === 0 ? join(dir, 'bench.kubeconfig') : await own.kubeconfig(join(dir, `r${r}`));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const process_ = shoalProcess(
+      kubeconfig,
+      [
+        '--allow-file-urls',
+        `--metrics-addr=127.0.0.1:${port}`,
+        '--webhook-addr=',
+        // One replica as the figures before sharding were taken; more: sharded over Leases.
+        ...(REPLICAS === 1
+          ? ['--leader-elect=false']
+          : ['--leader-election-namespace=default', `--leader-election-id=${LEASE_ID}`]),
+        `--concurrency=${values.concurrency}`,
+        '--log-level=error',
+      ],
+      {
+        SHOAL_CACHE_DIR: join(dir, `cache-${r}`),
+        NODE_OPTIONS: values['node-options'],
+        POD_NAME: `bench-r${r}`,
+      },
+    );
+    operators.push({ process: process_, port, pid: process_.child.pid ?? 0 });
+  }
   await waitFor(
     `all ${GROUPS} groups Ready`,
     async () =>
@@ -163,7 +260,7 @@ try {
   const coldSeconds = (performance.now() - t0) / 1000;
   const coldRequests = proxy.log.slice(requestsBefore);
   const cpu = {
-    shoal: await cpuSeconds(shoalPid ?? 0),
+    shoal: await Promise.all(operators.map((o) => cpuSeconds(o.pid))),
     apiserver: (await cpuSeconds(cp.pids['kube-apiserver'] ?? 0)) - cpu0.apiserver,
     etcd: (await cpuSeconds(cp.pids.etcd ?? 0)) - cpu0.etcd,
   };
@@ -174,18 +271,30 @@ try {
   // Steady state: let the cold start's tail settle, then count requests and sample memory.
   await sleep(20_000);
   const windowS = Number(values.window);
-  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const reconcilesBefore = sumMetric(await scrape(), 'shoal_reconcile_total', 'kind="AppGroup"');
+  const scrapeOne = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const scrapeAll = () => Promise.all(operators.map((o) => scrapeOne(o.port)));
+  const reconciles = async () =>
+    (await scrapeAll()).reduce(
+      (n, text) => n + sumMetric(text, 'shoal_reconcile_total', 'kind="AppGroup"'),
+      0,
+    );
+  const reconcilesBefore = await reconciles();
   const w0 = proxy.log.length;
-  const rss: number[] = [];
+  const cpuW0 = await Promise.all(operators.map((o) => cpuSeconds(o.pid)));
+  const rss: number[][] = operators.map(() => []);
   const wEnd = performance.now() + windowS * 1000;
   while (performance.now() < wEnd) {
-    rss.push(await rssMiB(shoalPid ?? 0));
+    for (const [i, o] of operators.entries()) rss[i]?.push(await rssMiB(o.pid));
     await sleep(5_000);
   }
   const steady = proxy.log.slice(w0);
-  const reconcilesInWindow =
-    sumMetric(await scrape(), 'shoal_reconcile_total', 'kind="AppGroup"') - reconcilesBefore;
+  const cpuInWindow = (await Promise.all(operators.map((o) => cpuSeconds(o.pid)))).map(
+    (c, i) => c - (cpuW0[i] ?? 0),
+  );
+  const reconcilesInWindow = (await reconciles()) - reconcilesBefore;
+  const groupsPerReplica = (await scrapeAll()).map((text) =>
+    REPLICAS === 1 ? GROUPS : sumMetric(text, 'shoal_shard_groups'),
+  );
   const perMinute = (steady.length / windowS) * 60;
   const byKind = (reqs: ProxiedRequest[], scale: number) =>
     Object.fromEntries(
@@ -224,7 +333,13 @@ try {
     drift.push((performance.now() - d0) / 1000);
     await sleep(300);
   }
-  const metrics = await scrape();
+  const metrics = (await scrapeAll())[0] ?? '';
+  const breakdown = {
+    rssAnonMiB: await rssMiB(operators[0]?.pid ?? 0, 'RssAnon'),
+    rssFileMiB: await rssMiB(operators[0]?.pid ?? 0, 'RssFile'),
+    threads: (await rssMiB(operators[0]?.pid ?? 0, 'Threads')) * 1024,
+  };
+  const handover = REPLICAS > 1 ? await killOne() : undefined;
 
   const result = {
     groups: GROUPS,
@@ -233,7 +348,9 @@ try {
     coldStart: {
       seconds: coldSeconds,
       floorSeconds,
+      validatedFloorSeconds: validatedSeconds,
       ratio: coldSeconds / floorSeconds,
+      ratioToValidated: coldSeconds / validatedSeconds,
       requests: coldRequests.length,
       floorRequests: all.length,
       cpuSeconds: cpu,
@@ -248,28 +365,38 @@ try {
       requestsPerMinute: perMinute,
       appGroupReconcilesPerMinute: (reconcilesInWindow / windowS) * 60,
       requestsPerMinuteByKind: byKind(steady, 60 / windowS),
-      rssMiB: { mean: rss.reduce((a, b) => a + b, 0) / rss.length, max: Math.max(...rss) },
+      rssMiB: rss.map((r) => ({ mean: r.reduce((a, b) => a + b, 0) / r.length, max: Math.max(...r) })),
+      cpuPercent: cpuInWindow.map((c) => (c / windowS) * 100),
+      // Of replica 0 at the end of the window: what the RSS is made of.
+      ...breakdown,
       heapUsedMiB: sumMetric(metrics, 'shoal_process_nodejs_heap_size_used_bytes') / 2 ** 20,
       heapTotalMiB: sumMetric(metrics, 'shoal_process_nodejs_heap_size_total_bytes') / 2 ** 20,
       externalMiB: sumMetric(metrics, 'shoal_process_nodejs_external_memory_bytes') / 2 ** 20,
     },
     driftToRevertedSeconds: { samples: drift.length, p50: percentile(drift, 50), p99: percentile(drift, 99) },
+    replicas: {
+      count: REPLICAS,
+      groups: groupsPerReplica,
+      maxOverMin: Math.max(...groupsPerReplica) / Math.max(1, Math.min(...groupsPerReplica)),
+      ...(handover ? { handoverAfterSigkill: handover } : {}),
+    },
   };
   if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
-    `${GROUPS} groups x ${OBJECTS} objects: cold start ${coldSeconds.toFixed(1)} s vs plain SSA loop ` +
-      `${floorSeconds.toFixed(1)} s (ratio ${result.coldStart.ratio.toFixed(2)}); steady state ` +
-      `${result.steadyState.rssMiB.mean.toFixed(0)} MiB RSS, ${perMinute.toFixed(0)} API requests/min for ` +
+    `${GROUPS} groups x ${OBJECTS} objects on ${REPLICAS} replica(s): cold start ${coldSeconds.toFixed(1)} s vs ` +
+      `raw floor ${floorSeconds.toFixed(1)} s (${result.coldStart.ratio.toFixed(2)}x), validated floor ` +
+      `${validatedSeconds.toFixed(1)} s (${result.coldStart.ratioToValidated.toFixed(2)}x); steady state ` +
+      `${result.steadyState.rssMiB.map((r) => r.mean.toFixed(0)).join('/')} MiB RSS, ${perMinute.toFixed(0)} API requests/min for ` +
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s\n`,
   );
-  operator.child.kill('SIGTERM');
-  await Promise.race([operator.exit, sleep(20_000)]);
-  await proxy.close();
+  for (const o of operators) o.process.child.kill('SIGTERM');
+  await Promise.race([Promise.all(operators.map((o) => o.process.exit)), sleep(20_000)]);
+  for (const p of [proxy, ...extraProxies]) await p.close();
   await repo.remove();
 } finally {
-  await operator?.kill();
+  for (const o of operators) await o.process.kill();
   await cluster.stop();
   await rm(dir, { recursive: true, force: true });
 }
