@@ -26,6 +26,8 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '2s' },
     webhook: { type: 'boolean', default: false },
     chart: { type: 'boolean', default: false },
+    /** Print where the time went: each reconcile step's mean duration over the measured commits. */
+    profile: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -62,7 +64,7 @@ try {
     namespace: ns,
     kustomize: cluster.kustomize,
     helm: cluster.helm,
-    logLevel: 'error',
+    logLevel: values.profile ? 'debug' : 'error',
   });
   await o.source('repo', {
     url: repo.url,
@@ -95,6 +97,7 @@ try {
   await waitApplied(await repo.head());
 
   const latencies: number[] = [];
+  const logsFrom = operator.logs.length;
   for (let i = 1; i <= commits; i++) {
     // Commit at a random phase of the poll cycle, as real pushes are.
     if (!values.webhook) await sleep(Math.random() * intervalMs);
@@ -106,6 +109,16 @@ try {
     say(`commit ${i}/${commits}: applied after ${latencies.at(-1)?.toFixed(0)} ms`);
   }
   await operator.stop();
+  if (values.profile) {
+    // Mean of each step per commit (sum over the run / commits), in the order they ran.
+    const steps = new Map<string, number>();
+    for (const l of operator.logs.slice(logsFrom))
+      if (l.msg === 'step') {
+        const k = `${String(l.kind)} ${String(l.step)}`;
+        steps.set(k, (steps.get(k) ?? 0) + Number(l.ms));
+      }
+    for (const [k, ms] of steps) say(`  ${k.padEnd(36)} ${(ms / commits).toFixed(1)} ms per commit`);
+  }
 
   const trigger = `${values.webhook ? 'webhook' : `poll every ${values.interval}`}${values.chart ? ', a Helm chart' : ''}`;
   const result = {

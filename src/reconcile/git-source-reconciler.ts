@@ -11,7 +11,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { StalledError } from '../runtime/errors/stalled-error.ts';
 import { NO_CREDENTIALS, prepareCredentials } from '../source/credentials.ts';
-import type { GitCache, GitCallOptions } from '../source/git-cache.ts';
+import type { FetchedArtifact, GitCache, GitCallOptions } from '../source/git-cache.ts';
 import { refuseHost } from '../source/host-policy.ts';
 import { commitOf, formatRevision, lsRemotePatterns, resolveRevision } from '../source/revision.ts';
 import { refuseUrl, type UrlPolicy } from '../source/url-policy.ts';
@@ -109,7 +109,10 @@ const loadCredentials: Step<Context> = {
   },
 };
 
-/** One `git ls-remote`; a fetch only when the remote commit differs from the stored artifact. */
+/**
+ * One `git ls-remote`; a fetch only when the remote commit differs from the stored artifact. After a
+ * push webhook, a branch is fetched at once.
+ */
 const fetchRevision: Step<Context> = {
   name: 'fetchRevision',
   async run(ctx) {
@@ -122,11 +125,34 @@ const fetchRevision: Step<Context> = {
     const fresh =
       generation !== ctx.status.observedGeneration ||
       (requested !== undefined && requested !== ctx.status.lastHandledReconcileAt);
+    const stored = ctx.status.artifact;
+    const keep = (fetched: FetchedArtifact, name: string) => {
+      ctx.fetched = true;
+      const revision = formatRevision(name, fetched.commit);
+      ctx.revisionChanged = stored?.revision !== revision;
+      ctx.status.artifact = {
+        revision,
+        digest: fetched.digest,
+        commitTime: fetched.commitTime,
+        fetchedAt: clock.now().toISOString(),
+      };
+      return undefined;
+    };
+    // A push to a branch (the webhook): fetch its tip at once, without asking ls-remote first. If
+    // that fails, the ordinary way below says why (a branch that does not exist: RevisionNotFound).
+    const pushed = !ref?.commit && !ref?.tag && !ref?.semver ? git.takePushed(url) : undefined;
+    if (pushed) {
+      const branch = ref?.branch ?? 'main';
+      const tip = await git
+        .fetch(url, { name: branch, commit: '', remoteRef: `refs/heads/${branch}` }, call)
+        .catch(() => undefined)
+        .finally(pushed);
+      if (tip) return keep(tip, branch);
+    }
     const refs =
       patterns.length > 0 ? await git.lsRemote(url, patterns, call, fresh) : new Map<string, string>();
     const resolved = resolveRevision(ref, refs);
     if (typeof resolved === 'string') throw new ReconcileError(REASON.RevisionNotFound, resolved);
-    const stored = ctx.status.artifact;
     if (
       stored?.digest &&
       commitOf(stored.revision) === resolved.commit &&
@@ -134,17 +160,7 @@ const fetchRevision: Step<Context> = {
     ) {
       return undefined;
     }
-    const fetched = await git.fetch(url, resolved, call);
-    ctx.fetched = true;
-    const revision = formatRevision(resolved.name, fetched.commit);
-    ctx.revisionChanged = stored?.revision !== revision;
-    ctx.status.artifact = {
-      revision,
-      digest: fetched.digest,
-      commitTime: fetched.commitTime,
-      fetchedAt: clock.now().toISOString(),
-    };
-    return undefined;
+    return keep(await git.fetch(url, resolved, call), resolved.name);
   },
 };
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SimpleGit, simpleGit } from 'simple-git';
@@ -69,6 +69,9 @@ export class GitCache {
   readonly #lsRemote = new Map<string, { at: number; result: Promise<Map<string, string>> }>();
   /** Commits already checked out, by mirror and commit: a second source of one revision costs no git. */
   readonly #known = new Map<string, FetchedArtifact>();
+  readonly #pushed = new Set<string>();
+  readonly #directFetches = new Set<string>();
+  readonly #pushedDuring = new Set<string>();
 
   readonly #clock: Clock;
 
@@ -185,9 +188,28 @@ export class GitCache {
     return result;
   }
 
-  /** Drops shared ls-remote results for `url`: a push webhook says they are stale. */
+  /**
+   * Drops shared ls-remote results for `url`: a push webhook says they are stale, and that the next
+   * reconcile of a branch may fetch at once (`takePushed`).
+   */
   forget(url: string): void {
     for (const key of this.#lsRemote.keys()) if (key.startsWith(`${url}\n`)) this.#lsRemote.delete(key);
+    if (this.#pushed.size > 10_000) this.#pushed.clear();
+    this.#pushed.add(url);
+    if (this.#directFetches.has(url)) this.#pushedDuring.add(url);
+  }
+
+  /**
+   * A push for `url` arrived since the last call: its branch may be fetched at once, without asking
+   * ls-remote first. Returns what to call when that fetch has ended, or undefined: no push, or pushes
+   * that arrived while such a fetch was running (a burst: the ordinary way then finds, with one
+   * ls-remote, the tip already fetched, and fetches nothing).
+   */
+  takePushed(url: string): (() => void) | undefined {
+    if (!this.#pushed.delete(url)) return undefined;
+    if (this.#pushedDuring.delete(url)) return undefined;
+    this.#directFetches.add(url);
+    return () => this.#directFetches.delete(url);
   }
 
   /**
@@ -196,7 +218,7 @@ export class GitCache {
    */
   async fetch(url: string, revision: ResolvedRevision, call: GitCallOptions): Promise<FetchedArtifact> {
     const mirror = this.#mirrorDir(url, call.credentials);
-    const known = this.#known.get(`${mirror}\n${revision.commit}`);
+    const known = revision.commit ? this.#known.get(`${mirror}\n${revision.commit}`) : undefined;
     if (known && (await this.hasArtifact(known.digest))) return known;
     return this.#withLock(mirror, async () => {
       await mkdir(mirror, { recursive: true });
@@ -238,7 +260,8 @@ export class GitCache {
     call: GitCallOptions,
   ): Promise<string> {
     const git = this.#git(mirror, call);
-    const have = await git.raw(['cat-file', '-t', revision.commit]).catch(() => '');
+    // An empty commit: the tip of remoteRef, not asked for first (a push said it moved).
+    const have = revision.commit ? await git.raw(['cat-file', '-t', revision.commit]).catch(() => '') : '';
     if (have.trim() === 'commit') return revision.commit;
     const cap = this.#opts.limits.maxTotalBytes;
     const stop = new AbortController();
@@ -277,6 +300,13 @@ export class GitCache {
         // The tip may have moved since ls-remote: the fetched commit is the revision.
         const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
         await fetching.raw([...args, `+${revision.remoteRef}:${local}`]);
+        // A branch's fetched tip, from FETCH_HEAD (one process fewer); rev-parse peels tags.
+        if (revision.remoteRef.startsWith('refs/heads/')) {
+          const head = /^([0-9a-f]{40})\t/.exec(
+            await readFile(join(mirror, 'FETCH_HEAD'), 'utf8').catch(() => ''),
+          );
+          if (head?.[1]) return head[1];
+        }
         return (
           await fetching.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])
         ).trim();
@@ -315,8 +345,12 @@ export class GitCache {
     await mkdir(tmp, { recursive: true });
     try {
       const g = this.#git(mirror, call, { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp });
-      await g.raw(['read-tree', commit]);
-      await g.raw(['checkout-index', '--all', '--force']);
+      // Reads the tree into the temporary index and writes it out: one process. An empty tree (no
+      // path matches '.') takes the two-step way.
+      await g.raw(['checkout', '--force', commit, '--', '.']).catch(async () => {
+        await g.raw(['read-tree', commit]);
+        await g.raw(['checkout-index', '--all', '--force']);
+      });
       await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
         // Another fetch of the same tree won the race: its directory is as good as ours.
         if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
