@@ -42,7 +42,9 @@ const { values } = parseArgs({
     'drift-samples': { type: 'string', default: '30' },
     json: { type: 'string' },
     /** Node flags for the operator process; the default is what manifests/deployment.yaml sets. */
-    'node-options': { type: 'string', default: '--max-old-space-size=320' },
+    'node-options': { type: 'string', default: '--max-old-space-size=320 --max-semi-space-size=2' },
+    /** glibc's malloc arenas for the operator process (MALLOC_ARENA_MAX, as deployed); '' leaves glibc's default. */
+    'malloc-arena-max': { type: 'string', default: '2' },
   },
 });
 const GROUPS = Number(values.groups);
