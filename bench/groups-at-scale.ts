@@ -228,7 +228,7 @@ try {
     // Replica 0 goes through the proxy made above; the others through proxies of their own, one log.
     const own = r === 0 ? proxy : await FaultProxy.start(cp.kubeconfig, { tag: `r${r}`, log: proxy.log });
     if (r > 0) extraProxies.push(own);
-    const kubeconfig = r === 0 ? join(dir, 'bench.kubeconfig') : await own.kubeconfig(join(dir, `r${r}`));
+    const kubeconfig = r === 0 ? join(dir, 'bench.kubeconfig') : await own.kubeconfig(dir);
     const port = 20000 + Math.floor(Math.random() * 20000);
     const process_ = shoalProcess(
       kubeconfig,
