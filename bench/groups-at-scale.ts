@@ -85,6 +85,27 @@ const requestKey = (r: ProxiedRequest) => {
 const dir = await mkdtemp(join(tmpdir(), 'shoal-bench-scale-'));
 const cluster = await startCluster({ log: say });
 const cp = cluster.state;
+/** A hand edit (another field manager) of one managed object, and the seconds until Shoal reverted it. */
+async function editUntilReverted(kube: Kube, g: number, o: number): Promise<number> {
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: nsOf(g), name: cmName(g, o) };
+  const d0 = performance.now();
+  await kube.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: ref.name, namespace: ref.namespace },
+      data: { v: 'by-hand' },
+    },
+    { fieldManager: 'bench-hand', force: true, dryRun: false },
+  );
+  await waitFor(
+    `${ref.name} reverted`,
+    async () => (await kube.get<{ data?: { v?: string } }>(ref))?.data?.v === 'from-git',
+    { timeoutMs: 60_000, intervalMs: 20 },
+  );
+  return (performance.now() - d0) / 1000;
+}
+
 const LEASE_ID = 'shoal-bench';
 const operators: { process: ReturnType<typeof shoalProcess>; port: number; pid: number }[] = [];
 const extraProxies: FaultProxy[] = [];
@@ -127,26 +148,7 @@ async function killOne() {
   const orphan = Array.from({ length: GROUPS }, (_, g) => g).find((g) =>
     victimShards.has(shardOf(`${nsOf(g)}/${groupName(g)}`, count)),
   );
-  let revertedSeconds: number | undefined;
-  if (orphan !== undefined) {
-    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: nsOf(orphan), name: cmName(orphan, 0) };
-    const d0 = performance.now();
-    await cluster.kube.apply(
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: ref.name, namespace: ref.namespace },
-        data: { v: 'by-hand' },
-      },
-      { fieldManager: 'bench-hand', force: true, dryRun: false },
-    );
-    await waitFor(
-      `${ref.name} reverted`,
-      async () => (await cluster.kube.get<{ data?: { v?: string } }>(ref))?.data?.v === 'from-git',
-      { timeoutMs: 60_000, intervalMs: 20 },
-    );
-    revertedSeconds = (performance.now() - d0) / 1000;
-  }
+  const revertedSeconds = orphan === undefined ? undefined : await editUntilReverted(cluster.kube, orphan, 0);
   operators.shift();
   return {
     shards: names.size,
@@ -316,23 +318,7 @@ try {
   for (let i = 0; i < Number(values['drift-samples']); i++) {
     const g = Math.floor(Math.random() * GROUPS);
     const o = Math.floor(Math.random() * OBJECTS);
-    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: nsOf(g), name: cmName(g, o) };
-    const d0 = performance.now();
-    await direct.apply(
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: ref.name, namespace: ref.namespace },
-        data: { v: 'by-hand' },
-      },
-      { fieldManager: 'bench-hand', force: true, dryRun: false },
-    );
-    await waitFor(
-      `${ref.name} reverted`,
-      async () => (await direct.get<{ data?: { v?: string } }>(ref))?.data?.v === 'from-git',
-      { timeoutMs: 60_000, intervalMs: 20 },
-    );
-    drift.push((performance.now() - d0) / 1000);
+    drift.push(await editUntilReverted(direct, g, o));
     await sleep(300);
   }
   const metrics = (await scrapeAll())[0] ?? '';

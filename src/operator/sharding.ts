@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AppGroup } from '../api/app-group.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
+import type { RunConfig } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
@@ -46,15 +47,7 @@ export interface ShardingWiring {
   log: Log;
   metrics: Metrics;
   instance: string;
-  election: {
-    enabled: boolean;
-    namespace: string;
-    name: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-    shardCount: number | undefined;
-  };
+  election: RunConfig['leaderElection'];
   groups: InformerLike<AppGroup>;
   sources: Record<SourceKind, InformerLike<{ metadata: { name?: string; namespace?: string } }>>;
   queues: Record<'AppGroup' | 'Autoscale' | SourceKind, WorkQueue>;

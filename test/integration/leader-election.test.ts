@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
+import { postGenericPush } from '../support/push-hook.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -158,16 +158,7 @@ describe('a push webhook received by a standby (catalogue D18)', () => {
     const commit = await repo.commit({
       'apps/a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "2"}\n',
     });
-    const body = JSON.stringify({ repository: { url: repo.url } });
-    const res = await fetch(`${standby.webhookUrl}/hooks/generic`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    expect(res.status).toBe(202);
+    expect(await postGenericPush(standby.webhookUrl, TOKEN, repo.url)).toBe(202);
     await o.groupAt('app', commit, 15_000);
     expect((await o.getSource('repo'))?.metadata.annotations?.['shoal.dev/requested-at']).toBeDefined();
     expect(await scrapeMetric(standby.metricsUrl, 'shoal_reconcile_total')).toBe(0);

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { scrapeMetric, sumMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
+import { postGenericPush } from '../support/push-hook.ts';
 import { fastLeaderElection } from '../support/shoal.ts';
 import { shoalCli, shoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
@@ -341,16 +341,7 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
     await new Promise((r) => setTimeout(r, 1_500));
     const commit = await repo.commit(files('hooked'));
     const receiver = live()[1] as Replica;
-    const body = JSON.stringify({ repository: { url: repo.url } });
-    const res = await fetch(`${receiver.webhook}/hooks/generic`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    expect(res.status).toBe(202);
+    expect(await postGenericPush(receiver.webhook, TOKEN, repo.url)).toBe(202);
     await allAt(commit, 20_000);
     const h = owners(await holders());
     // The groups it reached are not only the receiver's own.
