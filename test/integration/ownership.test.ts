@@ -28,8 +28,8 @@ describe('ownership before the first write (catalogue C8)', () => {
     repo = await gitRepo({
       'kubectl/taken.yaml': cm('taken', 'git'),
       'kubectl/fresh.yaml': cm('fresh', 'git'),
-      'first/shared.yaml': cm('shared', 'first'),
-      'second/shared.yaml': cm('shared', 'second'),
+      'first/contested.yaml': cm('contested', 'first'),
+      'second/contested.yaml': cm('contested', 'second'),
       'second/own.yaml': cm('second-own', 'second'),
     });
     shoal = await startProxiedShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
@@ -105,32 +105,32 @@ describe('ownership before the first write (catalogue C8)', () => {
     const from = shoal.proxy.log.length;
     await o.group('second', { sourceRef: { name: 'repo' }, path: 'second', prune: true, interval: '2s' });
     const second = await o.groupReason('second', 'OwnershipConflict');
-    expect(o.ready(second)?.message).toContain(`ConfigMap/${ns}/shared belongs to AppGroup ${ns}/first`);
+    expect(o.ready(second)?.message).toContain(`ConfigMap/${ns}/contested belongs to AppGroup ${ns}/first`);
     // Several retries later there is still no fight: the value never flipped, one inventory lists it.
     await waitFor('a few retries of the second group', async () => {
       const g = await o.getGroup('second');
       return (g?.status?.history?.length ?? 0) >= 1 && shoal.proxy.log.length > from + 10;
     });
     await new Promise((r) => setTimeout(r, 3_000));
-    expect(cmWrites('shared').filter((r) => r.at > (shoal.proxy.log[from]?.at ?? 0))).toEqual([]);
-    expect((await live('shared'))?.data?.v).toBe('first');
+    expect(cmWrites('contested').filter((r) => r.at > (shoal.proxy.log[from]?.at ?? 0))).toEqual([]);
+    expect((await live('contested'))?.data?.v).toBe('first');
     expect((await o.getGroup('second'))?.status?.inventory ?? []).toEqual([]);
     expect(await live('second-own')).toBeUndefined();
   });
 
   it('the group that does not own it dropping it deletes nothing; the owner dropping it deletes it', async () => {
-    const notOurs = await repo.commit({ 'second/shared.yaml': null });
+    const notOurs = await repo.commit({ 'second/contested.yaml': null });
     await o.groupAt('second', notOurs);
-    expect((await live('shared'))?.data?.v).toBe('first');
-    expect(cmWrites('shared').filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect((await live('contested'))?.data?.v).toBe('first');
+    expect(cmWrites('contested').filter((r) => r.method === 'DELETE')).toEqual([]);
     expect((await live('second-own'))?.data?.v).toBe('second');
     const ownerDrops = await repo.commit({
-      'first/shared.yaml': null,
+      'first/contested.yaml': null,
       'first/keep.yaml': cm('keep', 'first'),
     });
     await o.groupAt('first', ownerDrops);
-    expect(await live('shared')).toBeUndefined();
-    expect(cmWrites('shared').filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    expect(await live('contested')).toBeUndefined();
+    expect(cmWrites('contested').filter((r) => r.method === 'DELETE')).toHaveLength(1);
   });
 });
 
