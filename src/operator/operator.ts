@@ -33,8 +33,8 @@ import { controller, stepObserver } from './controllers.ts';
 import { DashboardMemory, operatorDashboard } from './dashboard.ts';
 import { driftWatch } from './drift-watch.ts';
 import { gitGarbageCollection } from './git-gc.ts';
-import { type Gate, onArtifactChange, requestReconcile, sharding } from './sharding.ts';
-import { enqueueWhen, needsReconcile } from './triggers.ts';
+import { type Gate, onArtifactChange, sharding } from './sharding.ts';
+import { enqueueWhen, needsReconcile, requestedAtMarker } from './triggers.ts';
 import { webhookReceiver } from './webhooks.ts';
 
 export interface RunningOperator {
@@ -224,13 +224,18 @@ export async function runOperator(
     latency.detected(kind, namespace, name, revision, detectedAt);
     enqueueGroupsOf(kind, namespace, name);
   };
-  /** Sharded: the status of a source is written by its shard's holder; the others nudge it. */
+  /**
+   * Sharded: the status of a source is written by its shard's holder. The others compare the remote
+   * with what they fetched themselves, and mark the source when they saw a revision first.
+   */
+  const nudge = requestedAtMarker(kube, clock, 1_000);
   const sourceSharing = (kind: 'GitSource' | 'ChartSource') =>
     shards.coordinator
       ? {
           writesStatus: shards.writesSourceStatus,
+          localArtifacts: new Map<string, object>(),
           onFollowerFetched: (namespace: string, name: string) =>
-            void requestReconcile(kube, clock, kind, namespace, name).catch((err: unknown) =>
+            void nudge(kind, namespace, name).catch((err: unknown) =>
               log({
                 level: 'warn',
                 msg: 'could not mark the source',

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { AppGroup } from '../api/app-group.ts';
-import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import type { RunConfig } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { Kube } from '../kube/client.ts';
@@ -131,7 +130,8 @@ export function sharding(w: ShardingWiring): Sharding {
     if (!done) return undefined;
     // A group taken since its source was last needed here: fetch the source into this pod's cache.
     const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    const g = w.groups.list(namespace).find((x) => x.metadata.name === name);
+    const g =
+      w.groups.get?.(name, namespace) ?? w.groups.list(namespace).find((x) => x.metadata.name === name);
     if (g && !fetching.has(`${sourceKindOf(g)}|${sourceKeyOf(g)}`))
       w.queues[sourceKindOf(g)].add(sourceKeyOf(g));
     return done;
@@ -173,19 +173,5 @@ export function onArtifactChange<
   informer.on(
     'delete',
     guard('artifact delete', (obj: T) => seen.delete(obj.metadata.uid ?? ''), report),
-  );
-}
-
-/** Marks a source with shoal.dev/requested-at: every member's cache sees it and looks at once. */
-export async function requestReconcile(
-  kube: Kube,
-  clock: Clock,
-  kind: SourceKind,
-  namespace: string,
-  name: string,
-): Promise<void> {
-  await kube.mergePatch(
-    { group: API_GROUP, version: API_VERSION, plural: KINDS[kind].plural, namespace, name },
-    { metadata: { annotations: { [ANNOTATIONS.requestedAt]: clock.now().toISOString() } } },
   );
 }

@@ -1,8 +1,10 @@
 import type { AppGroup } from '../api/app-group.ts';
 import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
-import { ANNOTATIONS } from '../api/group.ts';
+import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import { keyOf } from '../api/object-key.ts';
+import type { Kube } from '../kube/client.ts';
+import type { Clock } from '../runtime/clock.ts';
 import { type GuardReport, guard } from '../runtime/guard.ts';
 import type { InformerLike } from '../runtime/informer.ts';
 import {
@@ -50,4 +52,24 @@ export function enqueueWhen<T extends Watched>(
     'delete',
     guard('enqueue delete', (obj: T) => seen.delete(keyOf(obj)), report),
   );
+}
+
+/**
+ * Marks sources with shoal.dev/requested-at, which every replica's cache sees and reconciles at
+ * once (with fresh refs). One source is marked at most once per `everyMs`: a burst is one mark.
+ */
+export function requestedAtMarker(kube: Kube, clock: Clock, everyMs: number) {
+  const marked = new Map<string, number>();
+  return async (kind: 'GitSource' | 'ChartSource', namespace: string, name: string): Promise<void> => {
+    const id = `${kind}|${namespace}/${name}`;
+    const now = clock.now();
+    const last = marked.get(id);
+    if (last !== undefined && now.getTime() - last < everyMs) return;
+    marked.set(id, now.getTime());
+    if (marked.size > 10_000) marked.clear();
+    await kube.mergePatch(
+      { group: API_GROUP, version: API_VERSION, plural: KINDS[kind].plural, namespace, name },
+      { metadata: { annotations: { [ANNOTATIONS.requestedAt]: now.toISOString() } } },
+    );
+  };
 }

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { GitSource } from '../api/git-source.ts';
-import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import { keyOf, parseKey } from '../api/object-key.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { startWebhookServer, type WebhookTarget } from '../http/webhook/webhook-server.ts';
@@ -9,6 +8,7 @@ import type { Clock } from '../runtime/clock.ts';
 import type { InformerLike } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
 import type { Runnable } from '../runtime/manager.ts';
+import { requestedAtMarker } from './triggers.ts';
 
 /** How long a webhook secret's token is reused before it is read again. */
 const TOKEN_TTL_MS = 10_000;
@@ -42,7 +42,6 @@ export interface WebhookWiring {
 export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server: () => Server | undefined } {
   let server: Server | undefined;
   const tokens = new Map<string, { at: number; token: Promise<string | undefined> }>();
-  const marked = new Map<string, number>();
   const token = (namespace: string, name: string) => {
     const id = `${namespace}/${name}`;
     const now = w.clock.now().getTime();
@@ -59,17 +58,10 @@ export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server:
     if (tokens.size > 10_000) tokens.clear();
     return read;
   };
-  const mark = async (target: WebhookTarget) => {
-    const now = w.clock.now();
-    const last = marked.get(target.key);
-    if (last !== undefined && now.getTime() - last < MARK_EVERY_MS) return;
-    marked.set(target.key, now.getTime());
-    if (marked.size > 10_000) marked.clear();
+  const requestAt = requestedAtMarker(w.kube, w.clock, MARK_EVERY_MS);
+  const mark = (target: WebhookTarget) => {
     const { namespace, name } = parseKey(target.key);
-    await w.kube.mergePatch(
-      { group: API_GROUP, version: API_VERSION, plural: KINDS.GitSource.plural, namespace, name },
-      { metadata: { annotations: { [ANNOTATIONS.requestedAt]: now.toISOString() } } },
-    );
+    return requestAt('GitSource', namespace, name);
   };
   return {
     server: () => server,

@@ -198,13 +198,7 @@ export async function reconcileGitSource(
     deps.observeStep,
   );
   if (result.stop) return {};
-  announceRevision(deps, source, {
-    revision: ctx.status.artifact?.revision ?? '',
-    revisionChanged: ctx.revisionChanged,
-    fetched: ctx.fetched,
-    detectedAt: started,
-    artifact: ctx.status.artifact,
-  });
+  announceRevision(deps, source, ctx, started);
   return { requeueAfterMs: jitter(ctx.intervalMs, deps.random()) };
 }
 

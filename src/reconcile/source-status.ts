@@ -54,27 +54,24 @@ const sourceKey = (source: SourceObject) =>
 export function announceRevision(
   deps: SourceSharingDeps,
   source: SourceObject,
-  outcome: {
-    revision: string;
-    revisionChanged: boolean;
-    fetched: boolean;
-    detectedAt: Date;
-    artifact?: object | undefined;
-  },
+  outcome: { status: { artifact?: { revision: string } }; revisionChanged: boolean; fetched: boolean },
+  detectedAt: Date,
 ): void {
   const namespace = source.metadata.namespace ?? '';
   const name = source.metadata.name ?? '';
+  const { artifact } = outcome.status;
+  const revision = artifact?.revision ?? '';
   if (deps.writesStatus?.(sourceKey(source)) ?? true) {
-    if (outcome.revisionChanged) deps.onRevision(namespace, name, outcome.revision, outcome.detectedAt);
+    if (outcome.revisionChanged) deps.onRevision(namespace, name, revision, detectedAt);
     return;
   }
   if (!outcome.fetched) return;
-  if (outcome.artifact) {
-    deps.localArtifacts?.set(sourceKey(source), outcome.artifact);
+  if (artifact) {
+    deps.localArtifacts?.set(sourceKey(source), artifact);
     if ((deps.localArtifacts?.size ?? 0) > 10_000) deps.localArtifacts?.clear();
   }
-  deps.onRevision(namespace, name, outcome.revision, outcome.detectedAt);
-  if (outcome.revision !== source.status?.artifact?.revision) deps.onFollowerFetched?.(namespace, name);
+  deps.onRevision(namespace, name, revision, detectedAt);
+  if (revision !== source.status?.artifact?.revision) deps.onFollowerFetched?.(namespace, name);
 }
 
 /**
