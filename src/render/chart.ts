@@ -3,25 +3,13 @@ import { ANNOTATIONS } from '../api/group.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { applyPatches } from './apply-patches.ts';
 import { type ChartDependency, withDependencies } from './chart-dependencies.ts';
-import { type Capabilities, guardChartTree, type HelmOptions, helmTemplate } from './helm.ts';
+import { type ChartRender, guardChartTree, type HelmOptions, helmTemplate } from './helm.ts';
 import { hookOf } from './hooks.ts';
 import type { ManifestParser } from './parse-in-worker.ts';
 import type { RenderedObject } from './parse-manifests.ts';
 
-/** Everything one chart render needs. */
-export interface ChartInput {
-  /** The chart's directory. */
-  chartDir: string;
-  /** What the chart and its values files may not leave: the chart itself, or the Git checkout. */
-  root: string;
-  releaseName: string;
-  namespace: string;
-  valuesFiles: readonly string[];
-  /** YAML documents merged after the files (valuesFrom in order, then the inline values). */
-  values: readonly string[];
-  includeCRDs: boolean;
-  skipTests: boolean;
-  capabilities?: Capabilities;
+/** Everything one chart render needs: Helm's part, spec.patches, and how to fetch dependencies. */
+export interface ChartInput extends ChartRender {
   patches: readonly AppGroupPatch[];
   /** Fetches a dependency the chart's charts/ lacks; returns the directory of the unpacked chart. */
   fetchDependency: (dep: ChartDependency) => Promise<string>;
@@ -43,21 +31,8 @@ export async function renderChart(
   await guardChartTree(input.chartDir, input.root);
   const chart = await withDependencies(input.chartDir, deps.helm.workDir, input.fetchDependency);
   try {
-    const files = await helmTemplate(
-      {
-        chartDir: chart.dir,
-        root: input.root,
-        releaseName: input.releaseName,
-        namespace: input.namespace,
-        valuesFiles: input.valuesFiles,
-        values: input.values,
-        includeCRDs: input.includeCRDs,
-        skipTests: input.skipTests,
-        ...(input.capabilities ? { capabilities: input.capabilities } : {}),
-      },
-      deps.helm,
-      deps.clock,
-    );
+    const { patches: _patches, fetchDependency: _fetch, ...render } = input;
+    const files = await helmTemplate({ ...render, chartDir: chart.dir }, deps.helm, deps.clock);
     const parsed = applyPatches(await deps.parser.parse(files), input.patches);
     return parsed.map((item) => {
       const hook = hookOf(item.object);
