@@ -6,8 +6,7 @@ import { useCluster } from '../support/cluster.ts';
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { gitRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
-import { fastLeaderElection } from '../support/shoal.ts';
-import { shoalProcess } from '../support/shoal-cli.ts';
+import { namespaceShoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -83,17 +82,7 @@ describe('fault soak', () => {
         return undefined;
       });
       const start = () => {
-        const p = shoalProcess(
-          kubeconfig,
-          [
-            `--watch-namespace=${ns}`,
-            '--allow-file-urls',
-            '--metrics-addr=127.0.0.1:0',
-            '--webhook-addr=',
-            ...fastLeaderElection(ns),
-          ],
-          { SHOAL_CACHE_DIR: join(tmp, 'cache') },
-        );
+        const p = namespaceShoalProcess(kubeconfig, ns, join(tmp, 'cache'));
         cleanups.push(() => p.kill());
         return p;
       };

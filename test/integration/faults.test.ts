@@ -8,8 +8,8 @@ import { useCluster } from '../support/cluster.ts';
 import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { gitRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
-import { fastLeaderElection, startShoal } from '../support/shoal.ts';
-import { shoalProcess } from '../support/shoal-cli.ts';
+import { startShoal } from '../support/shoal.ts';
+import { namespaceShoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, kubectl, newNamespace } = useCluster();
@@ -44,17 +44,7 @@ async function synced(prefix: string, run: 'in-process' | 'process' = 'in-proces
   cleanups.push(() => proxy.close());
   const kubeconfig = await proxy.kubeconfig(tmp);
   const startProcess = () => {
-    const p = shoalProcess(
-      kubeconfig,
-      [
-        `--watch-namespace=${ns}`,
-        '--allow-file-urls',
-        '--metrics-addr=127.0.0.1:0',
-        '--webhook-addr=',
-        ...fastLeaderElection(ns),
-      ],
-      { SHOAL_CACHE_DIR: join(tmp, 'cache') },
-    );
+    const p = namespaceShoalProcess(kubeconfig, ns, join(tmp, 'cache'));
     cleanups.push(() => p.kill());
     return p;
   };

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { fastLeaderElection } from './operator.ts';
 
 const BIN = join(resolve(import.meta.dirname, '..', '..'), 'bin', 'shoal.js');
 
@@ -34,6 +35,24 @@ export function shoalCliWithInput(
 /** `shoal run` as its own long-running process (to SIGTERM or SIGKILL it); output is collected. */
 export function shoalProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
   return shoalCommandProcess(kubeconfig, ['run', ...args], env);
+}
+
+/**
+ * `shoal run` for one test namespace as its own process: only that namespace's groups, leader
+ * election with the tests' short durations, no webhook receiver, its cache in `cacheDir`.
+ */
+export function namespaceShoalProcess(kubeconfig: string, namespace: string, cacheDir: string) {
+  return shoalProcess(
+    kubeconfig,
+    [
+      `--watch-namespace=${namespace}`,
+      '--allow-file-urls',
+      '--metrics-addr=127.0.0.1:0',
+      '--webhook-addr=',
+      ...fastLeaderElection(namespace),
+    ],
+    { SHOAL_CACHE_DIR: cacheDir },
+  );
 }
 
 /** Any long-running `shoal` command (`dashboard`, `run`) as its own process; output is collected. */
