@@ -1,3 +1,4 @@
+import { fieldSet } from '../api/cache-shapes.ts';
 import type { ManagedFieldsEntry } from '../api/object.ts';
 
 export type { ManagedFieldsEntry } from '../api/object.ts';
@@ -86,7 +87,7 @@ export function fieldOwners(
   let best = 0;
   let owners: string[] = [];
   for (const m of managed) {
-    const d = depth(m.fieldsV1 as Record<string, unknown> | undefined, segments, live);
+    const d = depth(fieldSet(m), segments, live);
     if (d === 0) continue;
     const name = `${m.manager ?? '?'}${m.operation === 'Update' ? ' (update)' : ''}`;
     if (d > best) {

@@ -364,11 +364,12 @@ export class Kube {
     path: string,
     apiVersion: string,
     kind: string,
-    opts: Omit<ListOptions, 'limit'> = {},
+    opts: Omit<ListOptions, 'limit'> & { transform?: (obj: KubernetesObject) => KubernetesObject } = {},
   ) {
     return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, opts), {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
+      ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),
     });
   }
 }

@@ -24,13 +24,15 @@ const WATCH_SLACK_SECONDS = 90;
 class BookmarkWatch {
   readonly #config: KubeConfig;
   readonly #random: () => number;
+  readonly #transform: ((obj: unknown) => unknown) | undefined;
   #relist = false;
   #closed = false;
   #current: AbortController | undefined;
 
-  constructor(config: KubeConfig, random: () => number) {
+  constructor(config: KubeConfig, random: () => number, transform?: (obj: unknown) => unknown) {
     this.#config = config;
     this.#random = random;
+    this.#transform = transform;
   }
 
   async watch(
@@ -44,10 +46,14 @@ class BookmarkWatch {
     const inner = new Watch(this.#config);
     (inner as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
       (timeoutSeconds + WATCH_SLACK_SECONDS) * 1000;
+    const transform = this.#transform;
     const controller = await inner.watch(
       path,
       { ...query, allowWatchBookmarks: true, timeoutSeconds },
-      callback,
+      transform
+        ? (phase, obj, watchObj) =>
+            callback(phase, phase === 'BOOKMARK' || phase === 'ERROR' ? obj : transform(obj), watchObj)
+        : callback,
       (err: unknown) => {
         if (this.#relist) {
           this.#relist = false;
@@ -82,24 +88,38 @@ class BookmarkWatch {
   }
 }
 
-/** A list+watch cache of one resource path, with bookmarks and an on-demand re-list. */
+export interface InformerOptions<T> {
+  labelSelector?: string;
+  fieldSelector?: string;
+  random?: () => number;
+  /** What the cache keeps of each object (pure; applied to every listed and watched object). */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * A list+watch cache of one resource path, with bookmarks and an on-demand re-list. `transform`
+ * reshapes every object on its way in (listed or watched), before the cache keeps it and before any
+ * handler sees it: a cache holds only what its readers read.
+ */
 export class Informer<T extends KubernetesObject> {
   readonly #lw: ListWatch<T>;
   readonly #watch: BookmarkWatch;
   #listError: unknown;
 
-  constructor(
-    config: KubeConfig,
-    path: string,
-    list: ListPromise<T>,
-    opts: { labelSelector?: string; fieldSelector?: string; random?: () => number } = {},
-  ) {
-    this.#watch = new BookmarkWatch(config, opts.random ?? Math.random);
+  constructor(config: KubeConfig, path: string, list: ListPromise<T>, opts: InformerOptions<T> = {}) {
+    const transform = opts.transform;
+    this.#watch = new BookmarkWatch(
+      config,
+      opts.random ?? Math.random,
+      transform as ((obj: unknown) => unknown) | undefined,
+    );
     const listed: ListPromise<T> = () =>
-      list().catch((err: unknown) => {
-        this.#listError = err;
-        throw err;
-      });
+      list()
+        .then((l) => (transform ? { ...l, items: l.items.map((o) => transform(o)) } : l))
+        .catch((err: unknown) => {
+          this.#listError = err;
+          throw err;
+        });
     this.#lw = new ListWatch<T>(
       path,
       this.#watch as unknown as Watch,

@@ -1,4 +1,5 @@
 import type { AppGroup } from '../api/app-group.ts';
+import { withoutManagedFields } from '../api/cache-shapes.ts';
 import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
@@ -36,7 +37,10 @@ export function ownCaches(
 ): OwnCaches {
   const gv = `${API_GROUP}/${API_VERSION}`;
   const base = opts.namespace ? `/apis/${gv}/namespaces/${opts.namespace}` : `/apis/${gv}`;
-  const scope = opts.namespace ? { namespace: opts.namespace } : {};
+  // Nothing reads their managedFields; 1,000 AppGroups' are about a megabyte.
+  const scope = opts.namespace
+    ? { namespace: opts.namespace, transform: withoutManagedFields }
+    : { transform: withoutManagedFields };
   const groups = kube.informer(
     `${base}/${KINDS.AppGroup.plural}`,
     gv,

@@ -1,4 +1,5 @@
 import type { AppGroup } from '../api/app-group.ts';
+import { withoutManagedFields } from '../api/cache-shapes.ts';
 import type { ObjectRef } from '../api/object-key.ts';
 import { loadAssets } from '../dashboard/assets.ts';
 import { subjectAccessReviews, TokenReviewer } from '../dashboard/auth.ts';
@@ -22,6 +23,7 @@ export function groupEvents(kube: Kube, namespace: string | undefined): Informer
   return kube.informer(`${base}/events`, 'events.k8s.io/v1', 'Event', {
     ...(namespace ? { namespace } : {}),
     fieldSelector: 'regarding.kind=AppGroup',
+    transform: withoutManagedFields,
   }) as unknown as InformerLike<ClusterEvent>;
 }
 

@@ -1,3 +1,4 @@
+import { slimManagedObject } from '../api/cache-shapes.ts';
 import { LABELS } from '../api/group.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
@@ -79,6 +80,7 @@ export class DriftWatcher {
     const ns = this.#opts.groupNamespace;
     const informer = this.#kube.informer(path, apiVersion, kind, {
       labelSelector: ns ? `${LABELS.groupName},${LABELS.groupNamespace}=${ns}` : LABELS.groupName,
+      transform: slimManagedObject,
     }) as unknown as InformerLike<WatchedObject>;
     // Per object, what counts for drift and who had written what, as of the version seen last.
     const seen = new Map<string, { fingerprint: string; managers: Map<string, string> }>();

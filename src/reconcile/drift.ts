@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { FIELD_MANAGERS, LABELS } from '../api/group.ts';
 import type { KubernetesObject } from '../api/object.ts';
 
@@ -5,24 +6,34 @@ import type { KubernetesObject } from '../api/object.ts';
 export type WatchedObject = KubernetesObject & { [field: string]: unknown };
 
 /**
- * What of an object counts for drift: with a generation (most kinds with a spec), the generation and
- * the labels and annotations, so status updates never count; without one (ConfigMaps, Secrets), the
- * whole object but its resourceVersion and managedFields. Pure.
+ * A short digest of a canonical text: a watch keeps one per object and manager, and 10,000 objects'
+ * JSON would be megabytes where their digests are a fraction of one. Pure.
+ */
+const digest = (text: string) => hash('sha256', text, 'base64');
+
+/**
+ * What of an object counts for drift, as a digest: with a generation (most kinds with a spec), the
+ * generation and the labels and annotations, so status updates never count; without one (ConfigMaps,
+ * Secrets), the whole object but its resourceVersion and managedFields. Pure.
  */
 export function driftFingerprint(o: WatchedObject): string {
   const m = o.metadata ?? {};
-  if (m.generation !== undefined) return JSON.stringify([m.generation, m.labels ?? {}, m.annotations ?? {}]);
+  if (m.generation !== undefined)
+    return digest(JSON.stringify([m.generation, m.labels ?? {}, m.annotations ?? {}]));
   const { resourceVersion: _rv, managedFields: _mf, ...meta } = m as Record<string, unknown>;
   const { status: _status, metadata: _metadata, ...rest } = o as Record<string, unknown>;
-  return JSON.stringify([meta, rest]);
+  return digest(JSON.stringify([meta, rest]));
 }
 
-/** Each field manager's entry (status writes aside) as a comparable signature. Pure. */
+/** Each field manager's entry (status writes aside) as a comparable signature (a digest). Pure. */
 export function managerSignatures(o: WatchedObject): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of o.metadata?.managedFields ?? []) {
     if (e.subresource === 'status' || !e.manager) continue;
-    out.set(`${e.manager}|${e.operation ?? ''}|${e.subresource ?? ''}`, JSON.stringify([e.time, e.fieldsV1]));
+    out.set(
+      `${e.manager}|${e.operation ?? ''}|${e.subresource ?? ''}`,
+      digest(JSON.stringify([e.time, e.fieldsV1])),
+    );
   }
   return out;
 }

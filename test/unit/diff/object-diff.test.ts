@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { slimManagedObject } from '../../../src/api/cache-shapes.ts';
 import { fieldOwners } from '../../../src/diff/field-owners.ts';
 import { normalize } from '../../../src/diff/normalize.ts';
 import { diffObject, MASK } from '../../../src/diff/object-diff.ts';
@@ -105,5 +106,18 @@ describe('fieldOwners', () => {
       'kubectl-edit (update)',
     ]);
     expect(fieldOwners([], '/spec', live)).toEqual([]);
+  });
+
+  it('reads the same owners from a drift cache, where each field set is kept as JSON text', () => {
+    const live = deployment('a');
+    const cached = slimManagedObject(live);
+    expect(typeof cached.metadata.managedFields[0]?.fieldsV1).toBe('string');
+    for (const path of ['/spec/template/spec/containers/0/name', '/spec/replicas', '/metadata/labels'])
+      expect(fieldOwners(cached.metadata.managedFields, path, cached)).toEqual(
+        fieldOwners(live.metadata.managedFields, path, live),
+      );
+    // A diff of a cached object against a dry run names the same owners as one of the live object.
+    const desired = deployment('b');
+    expect(diffObject(cached, desired).owners).toEqual(diffObject(live, desired).owners);
   });
 });
