@@ -16,6 +16,7 @@ import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { PooledKubeConfig } from './kube-config.ts';
 import { Informer } from './list-watch.ts';
+import { rawJson } from './raw-request.ts';
 
 // client-node's KubernetesObject types timestamps as Date, which a JSON body never holds; this
 // wrapper takes and returns plain JSON shapes (api/object.ts) instead.
@@ -66,6 +67,17 @@ class ObjectApi extends KubernetesObjectApi {
   lookup(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
     return this.resource(apiVersion, kind);
   }
+}
+
+/** The path of a namespaced custom object (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`). */
+function customObjectPath(ref: {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}) {
+  return `/apis/${ref.group}/${ref.version}/namespaces/${encodeURIComponent(ref.namespace)}/${ref.plural}/${encodeURIComponent(ref.name)}`;
 }
 
 /** The resourceVersion of an API answer (a written object), if it has one. */
@@ -180,19 +192,59 @@ export class Kube {
       throw new KubeApiError(0, 'Fenced', `write refused: ${this.#fence.why}`);
   }
 
-  /** Server-side apply of one object; returns what the server stored (or would store, on dry run). */
+  /**
+   * Server-side apply of one object; returns what the server stored (or would store, on dry run).
+   * Every object takes this path twice, so it goes straight to the API server (raw-request.ts).
+   */
   async apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
     if (!options.dryRun) this.#writable();
+    const path = await this.#objectPath(
+      obj.apiVersion ?? '',
+      obj.kind ?? '',
+      obj.metadata?.namespace,
+      obj.metadata?.name ?? '',
+    );
     return translate(
-      this.#objects.patch(
-        asClient(obj),
-        undefined,
-        options.dryRun ? 'All' : undefined,
-        options.fieldManager,
-        options.force,
-        PatchStrategy.ServerSideApply,
-      ),
+      rawJson(this.config, {
+        method: 'PATCH',
+        path,
+        query: {
+          fieldManager: options.fieldManager,
+          ...(options.force ? { force: 'true' } : {}),
+          ...(options.dryRun ? { dryRun: 'All' } : {}),
+        },
+        body: JSON.stringify(obj),
+        contentType: PatchStrategy.ServerSideApply,
+      }),
     ) as Promise<T>;
+  }
+
+  /** The collection path of a kind in a namespace (or cluster-wide), from discovery, as client-node builds it. */
+  async #collectionIn(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    const resource = await translate(this.#objects.lookup(apiVersion, kind));
+    if (!resource)
+      throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const ns = resource.namespaced
+      ? `/namespaces/${encodeURIComponent(namespace || this.#defaultNamespace())}`
+      : '';
+    return `${base}${ns}/${resource.name}`;
+  }
+
+  /** The path of one object. */
+  async #objectPath(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<string> {
+    if (!name) throw new KubeApiError(422, 'Invalid', `${kind} without a metadata.name`);
+    return `${await this.#collectionIn(apiVersion, kind, namespace)}/${encodeURIComponent(name)}`;
+  }
+
+  /** The kubeconfig context's namespace, else default (what client-node fills in for a namespaced object). */
+  #defaultNamespace(): string {
+    return this.config.getContextObject(this.config.getCurrentContext())?.namespace || 'default';
   }
 
   /** PUT of a whole object, guarded by its metadata.resourceVersion (409 when it changed). */
@@ -203,7 +255,14 @@ export class Kube {
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
     this.#writable();
-    return translate(this.#objects.create(asClient(obj))) as Promise<T>;
+    return translate(
+      rawJson(this.config, {
+        method: 'POST',
+        path: await this.#collectionIn(obj.apiVersion ?? '', obj.kind ?? '', obj.metadata?.namespace),
+        body: JSON.stringify(obj),
+        contentType: 'application/json',
+      }),
+    ) as Promise<T>;
   }
 
   /** Reads one object; undefined when the server answers 404 (any other error throws). */
@@ -214,13 +273,8 @@ export class Kube {
     namespace?: string;
   }): Promise<T | undefined> {
     try {
-      return (await translate(
-        this.#objects.read({
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-        }),
-      )) as unknown as T;
+      const path = await this.#objectPath(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+      return (await translate(rawJson(this.config, { method: 'GET', path }))) as T;
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) return undefined;
       throw err;
@@ -289,10 +343,12 @@ export class Kube {
     this.#writable();
     return resourceVersionOf(
       await translate(
-        this.#custom.patchNamespacedCustomObject(
-          { ...ref, body },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
+        rawJson(this.config, {
+          method: 'PATCH',
+          path: customObjectPath(ref),
+          body: JSON.stringify(body),
+          contentType: PatchStrategy.MergePatch,
+        }),
       ),
     );
   }
@@ -305,10 +361,12 @@ export class Kube {
     this.#writable();
     return resourceVersionOf(
       await translate(
-        this.#custom.patchNamespacedCustomObjectStatus(
-          { ...ref, body: { status } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
+        rawJson(this.config, {
+          method: 'PATCH',
+          path: `${customObjectPath(ref)}/status`,
+          body: JSON.stringify({ status }),
+          contentType: PatchStrategy.MergePatch,
+        }),
       ),
     );
   }

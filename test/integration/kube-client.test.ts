@@ -2,11 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { slimManagedObject } from '../../src/api/cache-shapes.ts';
+import type { KubernetesObject } from '../../src/api/object.ts';
 import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
+import { KubeApiError } from '../../src/kube/kube-api-error.ts';
 import { useCluster } from '../support/cluster.ts';
 import { FaultProxy } from '../support/fault-proxy.ts';
+import { waitFor } from '../support/wait.ts';
 
-const { cp, newNamespace } = useCluster();
+const { cp, kube, newNamespace } = useCluster();
+
+const cm = (namespace: string | undefined, name: string, data: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+  data,
+});
+const apply = { fieldManager: 'shoal-test', force: true, dryRun: false };
 
 describe('the Kube client', () => {
   it('reuses its connections: 30 requests, not 30 connections (and TLS handshakes)', async () => {
@@ -23,6 +35,118 @@ describe('the Kube client', () => {
     } finally {
       await proxy.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('applies straight to the API server: a dry run stores nothing, an apply stores and answers the object', async () => {
+    const ns = await newNamespace('raw');
+    const dry: KubernetesObject = await kube.apply(cm(ns, 'a', { v: '1' }), { ...apply, dryRun: true });
+    expect(dry.metadata?.name).toBe('a');
+    expect(await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'a' })).toBeUndefined();
+    const stored: KubernetesObject = await kube.apply(cm(ns, 'a', { v: '1' }), apply);
+    expect(stored.metadata?.resourceVersion).toMatch(/^\d+$/);
+    expect(stored.metadata?.managedFields?.[0]?.manager).toBe('shoal-test');
+    const live = await kube.get<{ data: Record<string, string> }>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ns,
+      name: 'a',
+    });
+    expect(live?.data).toEqual({ v: '1' });
+    // Cluster-scoped: no namespace in the path.
+    const name = `${ns}-scoped`;
+    const scoped: KubernetesObject = await kube.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+      apply,
+    );
+    expect(scoped.metadata?.uid).toBeTruthy();
+    await kube.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  });
+
+  it("answers the API server's refusals as KubeApiError with its code, reason and message", async () => {
+    const ns = await newNamespace('raw-errors');
+    await kube.apply(cm(ns, 'owned', { v: '1' }), apply);
+    const refused = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    // Another manager without force: a field conflict.
+    const conflict = await refused(
+      kube.apply(cm(ns, 'owned', { v: '2' }), { ...apply, fieldManager: 'other', force: false }),
+    );
+    expect(conflict).toBeInstanceOf(KubeApiError);
+    expect((conflict as KubeApiError).code).toBe(409);
+    expect((conflict as KubeApiError).reason).toBe('Conflict');
+    expect((conflict as KubeApiError).message).toContain('.data.v');
+    // A name the API server rejects.
+    const invalid = (await refused(kube.apply(cm(ns, 'Not_Valid', {}), apply))) as KubeApiError;
+    expect([invalid.code, invalid.reason]).toEqual([422, 'Invalid']);
+    // A kind discovery does not know.
+    const unknown = (await refused(
+      kube.apply(
+        { apiVersion: 'example.com/v1', kind: 'Nothing', metadata: { name: 'x', namespace: ns } },
+        apply,
+      ),
+    )) as KubeApiError;
+    expect(unknown.code).toBe(404);
+    // Unreachable: no answer at all.
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-raw-'));
+    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'raw' });
+    try {
+      const through = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }));
+      await through.apply(cm(ns, 'warm', {}), apply); // discovery cached
+      await proxy.close();
+      const gone = (await refused(through.apply(cm(ns, 'b', {}), apply))) as KubeApiError;
+      expect(gone.reason).toBe('Unreachable');
+    } finally {
+      await proxy.close().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an informer keeps what its transform leaves, of listed and of watched objects alike', async () => {
+    const ns = await newNamespace('transform');
+    await kube.apply(
+      {
+        ...cm(ns, 'listed', { v: '1' }),
+        metadata: {
+          name: 'listed',
+          namespace: ns,
+          annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}', keep: 'me' },
+        },
+      },
+      apply,
+    );
+    const informer = kube.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap', {
+      namespace: ns,
+      transform: slimManagedObject,
+    });
+    const seen: KubernetesObject[] = [];
+    informer.on('add', (o) => seen.push(o as unknown as KubernetesObject));
+    informer.on('update', (o) => seen.push(o as unknown as KubernetesObject));
+    await informer.start();
+    try {
+      await kube.apply(cm(ns, 'watched', { v: '1' }), apply);
+      await waitFor(
+        'the watched ConfigMap in the cache',
+        async () => informer.get('watched', ns) !== undefined,
+      );
+      for (const name of ['listed', 'watched']) {
+        const o = informer.get(name, ns) as unknown as KubernetesObject;
+        const entry = o.metadata?.managedFields?.[0];
+        expect(entry?.manager).toBe('shoal-test');
+        expect(typeof entry?.fieldsV1).toBe('string');
+        expect(entry).not.toHaveProperty('fieldsType');
+        expect(o.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBeUndefined();
+      }
+      expect((informer.get('listed', ns) as unknown as KubernetesObject).metadata?.annotations?.keep).toBe(
+        'me',
+      );
+      // Handlers see the object as the cache keeps it.
+      expect(seen.every((o) => typeof o.metadata?.managedFields?.[0]?.fieldsV1 === 'string')).toBe(true);
+    } finally {
+      await informer.stop();
     }
   });
 });

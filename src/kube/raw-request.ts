@@ -1,0 +1,55 @@
+import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { request } from 'undici';
+
+/** Bodies longer than this are refused rather than parsed: no object Shoal writes comes close. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface RawRequest {
+  method: 'GET' | 'PATCH' | 'POST' | 'PUT' | 'DELETE';
+  /** An absolute API path, e.g. `/api/v1/namespaces/a/configmaps/b`. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: string;
+  contentType?: string;
+}
+
+/**
+ * One JSON request to the API server without client-node's generated layers (typed-model
+ * serialization of every answer, its middleware chain, WHATWG fetch and web streams), for the path
+ * every object takes (its dry run and its apply). The same authentication (client-node's
+ * applySecurityAuthentication: tokens, exec plugins, client certificates) and the same pooled
+ * connection (PooledKubeConfig's dispatcher), through undici's plain request. A status of 400 or
+ * more throws client-node's ApiException with the body as text, as its own calls do, so
+ * KubeApiError.from reads both alike.
+ */
+export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknown> {
+  const server = config.getCurrentCluster()?.server;
+  if (!server) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(r.path, server.endsWith('/') ? server : `${server}/`);
+  // An API server behind a path prefix (a proxy) keeps it: the path is appended, not substituted.
+  url.pathname = `${new URL(server).pathname.replace(/\/$/, '')}${r.path}`;
+  for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+  const ctx = new RequestContext(url.toString(), HttpMethod[r.method]);
+  await config.applySecurityAuthentication(ctx);
+  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+  if (r.contentType) headers['content-type'] = r.contentType;
+  const dispatcher = ctx.getDispatcher();
+  const res = await request(ctx.getUrl(), {
+    method: r.method,
+    headers,
+    ...(r.body !== undefined ? { body: r.body } : {}),
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+  const length = Number(res.headers['content-length']);
+  if (Number.isFinite(length) && length > MAX_BODY_BYTES) {
+    res.body.destroy();
+    throw new Error(`the API server answered ${length} bytes, more than ${MAX_BODY_BYTES}`);
+  }
+  const text = await res.body.text();
+  if (res.statusCode >= 400) {
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = String(v);
+    throw new ApiException(res.statusCode, `HTTP-Code: ${res.statusCode}`, text, flat);
+  }
+  return text === '' ? undefined : JSON.parse(text);
+}
