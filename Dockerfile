@@ -1,6 +1,6 @@
-# The operator image for a machine with a Docker engine: Node 24 (runs the TypeScript sources
-# directly), git, openssh-client, tini, the pinned kustomize and Helm (built from tools/kustomize/go.mod
-# and tools/helm/go.mod), and production dependencies only.
+# The operator image for a machine with a Docker engine: Node 24, git, openssh-client, tini, the
+# pinned kustomize and Helm (built from tools/kustomize/go.mod and tools/helm/go.mod), and the operator
+# bundled with its dependencies by esbuild (scripts/build-operator.ts), beside the dashboard's assets.
 # Build: docker build -t ghcr.io/shoal-dev/shoal:0.1.0 .
 # Without a daemon (and reproducibly, layer for layer the same content): npm run image.
 FROM golang:1.26 AS kustomize
@@ -16,37 +16,29 @@ RUN V="$(awk '$1 == "helm.sh/helm/v4" { print $2 }' go.mod)" \
  && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$V" \
       -o /out/helm helm.sh/helm/v4/cmd/helm
 
-FROM node:24-slim AS dashboard
+FROM node:24-slim AS bundles
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY web ./web
-COPY scripts/build-dashboard.ts ./scripts/
-COPY src/dashboard ./src/dashboard
-RUN node scripts/build-dashboard.ts
-
-FROM node:24-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force \
- && find node_modules \( -name '*.d.ts' -o -name '*.map' \) -delete && rm -rf node_modules/@types
+COPY scripts/build-dashboard.ts scripts/build-operator.ts ./scripts/
+COPY src ./src
+RUN node scripts/build-dashboard.ts && node scripts/build-operator.ts
 
 FROM node:24-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
 COPY --from=kustomize /out/kustomize /usr/local/bin/kustomize
 COPY --from=helm /out/helm /usr/local/bin/helm
 COPY package.json ./
-COPY bin ./bin
-COPY src ./src
-COPY --from=dashboard /app/dist/dashboard ./dist/dashboard
+COPY --from=bundles /app/dist/operator ./dist/operator
+COPY --from=bundles /app/dist/dashboard ./dist/dashboard
 RUN mkdir -p /var/cache/shoal
 # The root filesystem is read-only in the Deployment: HOME and caches live on its emptyDir volumes.
 ENV NODE_ENV=production HOME=/tmp
 USER 1000:1000
 EXPOSE 8080 9292 9080
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/src/main.ts"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/operator/shoal.mjs"]
 CMD ["run"]

@@ -1,7 +1,7 @@
 // `npm run image [-- --push REF] [--out DIR] [--no-cache] [--json FILE]`: the operator image, built
 // with no container daemon. Layers: a Debian base made by mmdebstrap (git, openssh-client,
-// ca-certificates, tini), Node 24, the pinned kustomize and Helm, production node_modules, the
-// sources. Every layer is a reproducible tar (sorted, one mtime, owner 0) gzipped without a name or
+// ca-certificates, tini), Node 24, the pinned kustomize and Helm, and the operator bundled with its
+// dependencies by esbuild (scripts/build-operator.ts) beside the dashboard's assets. Every layer is a reproducible tar (sorted, one mtime, owner 0) gzipped without a name or
 // time, so the same inputs give the same digest; each is cached by a digest of its inputs. Writes an
 // OCI layout and a tarball, prints each layer's size and the image digest, and with --push copies it
 // to a registry with skopeo (plain HTTP only on loopback) and writes a kustomization that installs
@@ -12,8 +12,9 @@ import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { buildDashboard } from './build-dashboard.ts';
+import { buildOperator } from './build-operator.ts';
 import { baseLayer } from './image/base.ts';
-import { appLayer, depsLayer, nodeLayer, toolsLayer } from './image/inputs.ts';
+import { appLayer, nodeLayer, toolsLayer } from './image/inputs.ts';
 import { LAYER_EPOCH } from './image/layer.ts';
 import { imageDocuments, push, writeLayout } from './image/oci.ts';
 
@@ -41,11 +42,11 @@ const revision = (await git('rev-parse', 'HEAD')) || 'unknown';
 const commitTime = Number(await git('log', '-1', '--format=%ct')) || LAYER_EPOCH;
 
 await buildDashboard();
+await buildOperator();
 const layers = [];
 layers.push(await baseLayer(cacheDir, noCache, log));
 layers.push(await nodeLayer(cacheDir, noCache));
 layers.push(await toolsLayer(root, cacheDir, noCache, log));
-layers.push(await depsLayer(root, cacheDir, noCache, log));
 layers.push(await appLayer(root, cacheDir, noCache));
 
 const tag = `shoal:${pkg.version}`;
@@ -58,7 +59,7 @@ const docs = imageDocuments(layers, {
     // The root filesystem is read-only: HOME and caches live on the Deployment's volumes.
     'HOME=/tmp',
   ],
-  entrypoint: ['/usr/bin/tini', '--', 'node', '/app/src/main.ts'],
+  entrypoint: ['/usr/bin/tini', '--', 'node', '/app/dist/operator/shoal.mjs'],
   cmd: ['run'],
   workingDir: '/app',
   ports: [8080, 9292, 9080],

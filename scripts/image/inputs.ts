@@ -75,56 +75,12 @@ export async function toolsLayer(root: string, cacheDir: string, noCache: boolea
   );
 }
 
-/** Type declarations, source maps and documents other than licences: nothing Node reads at run time. */
-const PRUNE = /(\.d\.[cm]?ts|\.map|\.tsbuildinfo)$|^(?!licen[cs]e|notice|copying).*\.md$/i;
-
-async function prune(dir: string): Promise<void> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name === '@types') await rm(path, { recursive: true });
-      else await prune(path);
-    } else if (PRUNE.test(e.name)) await rm(path);
-  }
-}
-
-/** Production dependencies only (`npm ci --omit=dev`, no install scripts), pruned, in /app/node_modules. */
-export async function depsLayer(root: string, cacheDir: string, noCache: boolean, log: (s: string) => void) {
-  const lock = join(root, 'package-lock.json');
-  return cachedLayer(
-    'deps',
-    keyOf(await fileDigest(lock), await fileDigest(join(root, 'package.json')), PRUNE.source),
-    cacheDir,
-    () =>
-      staged(
-        'deps',
-        async (dir) => {
-          const app = join(dir, 'app');
-          await mkdir(app, { recursive: true });
-          await copyFile(join(root, 'package.json'), join(app, 'package.json'));
-          await copyFile(lock, join(app, 'package-lock.json'));
-          log('[image] npm ci --omit=dev');
-          await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app });
-          await rm(join(app, 'package.json'));
-          await rm(join(app, 'package-lock.json'));
-          await rm(join(app, 'node_modules', '.package-lock.json'), { force: true });
-          await prune(join(app, 'node_modules'));
-        },
-        cacheDir,
-      ),
-    noCache,
-  );
-}
-
-/** What the app layer holds: the package file, the command and the sources (tracked or new, not ignored). */
+/**
+ * What the app layer holds: the package file, the licence, and the built bundles (not tracked): the
+ * operator with its dependencies (scripts/build-operator.ts) and the dashboard. No sources, no
+ * node_modules: the bundle is the whole program.
+ */
 async function appFiles(root: string): Promise<string[]> {
-  const { stdout } = await run(
-    'git',
-    ['ls-files', '--cached', '--others', '--exclude-standard', '--', 'package.json', 'LICENSE', 'bin', 'src'],
-    { cwd: root },
-  );
-  const files = stdout.split('\n').filter((f) => f !== '');
-  // The dashboard's bundle (built, not tracked).
   const walk = async (dir: string): Promise<string[]> =>
     (
       await Promise.all(
@@ -133,7 +89,8 @@ async function appFiles(root: string): Promise<string[]> {
         ).map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)])),
       )
     ).flat();
-  files.push(...(await walk(join('dist', 'dashboard'))));
+  const files = ['package.json', 'LICENSE'];
+  for (const dir of [join('dist', 'operator'), join('dist', 'dashboard')]) files.push(...(await walk(dir)));
   const present = await Promise.all(
     files.map((f) =>
       readFile(join(root, f)).then(
@@ -142,7 +99,7 @@ async function appFiles(root: string): Promise<string[]> {
       ),
     ),
   );
-  return present.filter((f): f is string => f !== undefined).sort();
+  return present.filter((f): f is string => f !== undefined && !f.endsWith('inputs.sha256')).sort();
 }
 
 /** The operator itself in /app, and the mount points of its writable volumes. */

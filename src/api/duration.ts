@@ -1,7 +1,10 @@
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  µs: 1e-3,
+  // Go's micro signs (U+00B5 and U+03BC), escaped: one non-ASCII character makes V8 keep a whole
+  // bundled source in two bytes per character (4 MiB more for the operator bundle).
+  '\u00b5s': 1e-3,
+  '\u03bcs': 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -14,7 +17,7 @@ const UNIT_MS: Record<string, number> = {
  */
 export function parseDuration(text: string): number {
   if (text === '0') return 0;
-  const re = /([0-9]+(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /([0-9]+(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {

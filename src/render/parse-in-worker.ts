@@ -23,7 +23,11 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   idleMs: 30_000,
 };
 
-const WORKER = new URL('./parse-worker-main.ts', import.meta.url);
+// Beside the sources it is their .ts file; beside the bundle (scripts/build-operator.ts), its own.
+const WORKER = new URL(
+  import.meta.url.endsWith('.ts') ? './parse-worker-main.ts' : './parse-worker.mjs',
+  import.meta.url,
+);
 
 type Reply = { id: number; ok?: RenderedObject[]; error?: { reason?: string; message: string } };
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildDashboard } from '../../scripts/build-dashboard.ts';
+import { buildOperator } from '../../scripts/build-operator.ts';
 import {
   type ControlPlaneState,
   ensureBinaries,
@@ -26,8 +27,9 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (l: string) => process.stderr.write(`[e2e-setup] ${l}\n`);
   log('building or reusing tier A and tier B (cold: tier B adds several minutes)');
-  // The dashboard's bundle (npm ci builds it; this catches edits since).
+  // The dashboard's and the operator's bundles (npm ci builds them; this catches edits since).
   if (await buildDashboard()) log('built the dashboard');
+  if (await buildOperator()) log('bundled the operator');
   const [binDir, tierB, kustomize, helm] = await Promise.all([
     ensureBinaries(log),
     ensureTierB(log),

@@ -336,7 +336,7 @@ describe('the operator image, installed with kubectl apply -k and run as a kubel
       { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SHOAL_IMAGE_CACHE: join(work, 'cache') } },
     );
     const second = JSON.parse(await readFile(again, 'utf8')) as typeof image;
-    expect(second.layers.map((l) => l.name)).toEqual(['base', 'node', 'tools', 'deps', 'app']);
+    expect(second.layers.map((l) => l.name)).toEqual(['base', 'node', 'tools', 'app']);
     expect(second.digest).toBe(image.digest);
   });
 });

@@ -32,9 +32,17 @@ export function shoalCliWithInput(
   });
 }
 
-/** `shoal run` as its own long-running process (to SIGTERM or SIGKILL it); output is collected. */
-export function shoalProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
-  return shoalCommandProcess(kubeconfig, ['run', ...args], env);
+/**
+ * `shoal run` as its own long-running process (to SIGTERM or SIGKILL it); output is collected.
+ * `bin`: another entry point, e.g. the bundle the image ships (scripts/build-operator.ts).
+ */
+export function shoalProcess(
+  kubeconfig: string,
+  args: string[],
+  env: Record<string, string> = {},
+  bin = BIN,
+) {
+  return shoalCommandProcess(kubeconfig, ['run', ...args], env, bin);
 }
 
 /**
@@ -56,8 +64,13 @@ export function namespaceShoalProcess(kubeconfig: string, namespace: string, cac
 }
 
 /** Any long-running `shoal` command (`dashboard`, `run`) as its own process; output is collected. */
-export function shoalCommandProcess(kubeconfig: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function shoalCommandProcess(
+  kubeconfig: string,
+  args: string[],
+  env: Record<string, string> = {},
+  bin = BIN,
+) {
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,6 +13,9 @@ describe('parseDuration', () => {
     ['15.123s', 15_123],
     ['1m0s', 60_000],
     ['1500us', 1.5],
+    // Go's two micro signs.
+    ['1500\u00b5s', 1.5],
+    ['1500\u03bcs', 1.5],
     ['0', 0],
   ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
