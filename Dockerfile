@@ -21,7 +21,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY web ./web
-COPY scripts/build-dashboard.ts scripts/build-operator.ts ./scripts/
+COPY scripts/build-dashboard.ts scripts/build-operator.ts scripts/inputs-digest.ts ./scripts/
 COPY src ./src
 RUN node scripts/build-dashboard.ts && node scripts/build-operator.ts
 

@@ -2,40 +2,22 @@
 // file named by their content hash, and index.html naming them. Skips the build when the inputs
 // (web/, the lock file) are unchanged since the last one; --force builds anyway. `npm ci` runs it
 // (prepare), and so do the test setup, the demo and the image build, so a fresh clone has it.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { inputsDigest } from './inputs-digest.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'dist', 'dashboard');
 const stamp = join(out, 'inputs.sha256');
 
-async function inputsDigest(): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else h.update(`${p.slice(root.length)}\n`).update(await readFile(p));
-    }
-  };
-  await walk(join(root, 'web'));
-  for (const f of [
-    'package-lock.json',
-    'scripts/build-dashboard.ts',
-    'src/dashboard/views.ts',
-    'src/dashboard/memory.ts',
-  ])
-    h.update(await readFile(join(root, f)));
-  return h.digest('hex');
-}
-
 /** Builds unless up to date; returns whether it built. */
 export async function buildDashboard(force = false): Promise<boolean> {
-  const digest = await inputsDigest();
+  const digest = await inputsDigest(
+    root,
+    ['web'],
+    ['package-lock.json', 'scripts/build-dashboard.ts', 'src/dashboard/views.ts', 'src/dashboard/memory.ts'],
+  );
   if (!force && (await readFile(stamp, 'utf8').catch(() => '')) === digest) return false;
   await rm(out, { recursive: true, force: true });
   const assets = join(out, 'assets');

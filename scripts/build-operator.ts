@@ -4,10 +4,10 @@
 // client-node's 900 generated files and Node's TypeScript stripper holds ~45 MiB more than one that
 // loads a single file (the README's memory figures). Skips the build when the inputs are unchanged;
 // --force builds anyway. `npm ci` runs it (prepare), as do the test setup and the image build.
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { inputsDigest } from './inputs-digest.ts';
 
 const root = resolve(import.meta.dirname, '..');
 /** Two levels below the root, as src/<dir>/ is: paths the sources resolve from their own file hold. */
@@ -19,25 +19,9 @@ const stamp = join(OPERATOR_DIR, 'inputs.sha256');
 /** Files the bundle reads beside itself at run time (`new URL('./x', import.meta.url)` in src/). */
 const BESIDE = ['src/source/git-group.sh'];
 
-async function inputsDigest(): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else h.update(`${p.slice(root.length)}\n`).update(await readFile(p));
-    }
-  };
-  await walk(join(root, 'src'));
-  for (const f of ['package-lock.json', 'scripts/build-operator.ts']) h.update(await readFile(join(root, f)));
-  return h.digest('hex');
-}
-
 /** Builds unless up to date; returns whether it built. */
 export async function buildOperator(force = false): Promise<boolean> {
-  const digest = await inputsDigest();
+  const digest = await inputsDigest(root, ['src'], ['package-lock.json', 'scripts/build-operator.ts']);
   if (!force && (await readFile(stamp, 'utf8').catch(() => '')) === digest) return false;
   await rm(OPERATOR_DIR, { recursive: true, force: true });
   await mkdir(OPERATOR_DIR, { recursive: true });
