@@ -14,6 +14,21 @@ export interface RawRequest {
 }
 
 /**
+ * The URL of `path` on `server`: a server behind a path prefix (`https://proxy/k8s/clusters/a`)
+ * keeps it, the path is appended; query values that are undefined are left out. Pure.
+ */
+export function requestUrl(
+  server: string,
+  path: string,
+  query: Record<string, string | undefined> = {},
+): string {
+  const url = new URL(server);
+  url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+/**
  * One JSON request to the API server without client-node's generated layers (typed-model
  * serialization of every answer, its middleware chain, WHATWG fetch and web streams), for the path
  * every object takes (its dry run and its apply). The same authentication (client-node's
@@ -25,11 +40,7 @@ export interface RawRequest {
 export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknown> {
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error('no current cluster in the kubeconfig');
-  const url = new URL(r.path, server.endsWith('/') ? server : `${server}/`);
-  // An API server behind a path prefix (a proxy) keeps it: the path is appended, not substituted.
-  url.pathname = `${new URL(server).pathname.replace(/\/$/, '')}${r.path}`;
-  for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-  const ctx = new RequestContext(url.toString(), HttpMethod[r.method]);
+  const ctx = new RequestContext(requestUrl(server, r.path, r.query), HttpMethod[r.method]);
   await config.applySecurityAuthentication(ctx);
   const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
   if (r.contentType) headers['content-type'] = r.contentType;
