@@ -4,8 +4,8 @@
 // client-node's 900 generated files and Node's TypeScript stripper holds ~45 MiB more than one that
 // loads a single file (the README's memory figures). Skips the build when the inputs are unchanged;
 // --force builds anyway. `npm ci` runs it (prepare), as do the test setup and the image build.
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { inputsDigest } from './inputs-digest.ts';
 
@@ -23,14 +23,16 @@ const BESIDE = ['src/source/git-group.sh'];
 export async function buildOperator(force = false): Promise<boolean> {
   const digest = await inputsDigest(root, ['src'], ['package-lock.json', 'scripts/build-operator.ts']);
   if (!force && (await readFile(stamp, 'utf8').catch(() => '')) === digest) return false;
-  await rm(OPERATOR_DIR, { recursive: true, force: true });
-  await mkdir(OPERATOR_DIR, { recursive: true });
+  // Built beside, then moved in: a process running the bundle (or a second build started by a
+  // parallel test setup) never sees a half-written directory.
+  await mkdir(dirname(OPERATOR_DIR), { recursive: true });
+  const staging = await mkdtemp(`${OPERATOR_DIR}.building-`);
   await build({
     entryPoints: {
       shoal: join(root, 'src', 'main.ts'),
       'parse-worker': join(root, 'src', 'render', 'parse-worker-main.ts'),
     },
-    outdir: OPERATOR_DIR,
+    outdir: staging,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
@@ -47,8 +49,16 @@ export async function buildOperator(force = false): Promise<boolean> {
     },
     logLevel: 'warning',
   });
-  for (const f of BESIDE) await copyFile(join(root, f), join(OPERATOR_DIR, f.split('/').at(-1) ?? f));
-  await writeFile(stamp, digest);
+  for (const f of BESIDE) await copyFile(join(root, f), join(staging, f.split('/').at(-1) ?? f));
+  await writeFile(join(staging, 'inputs.sha256'), digest);
+  const old = `${staging}.old`;
+  await rename(OPERATOR_DIR, old).catch(() => {});
+  await rename(staging, OPERATOR_DIR).catch(async (err: NodeJS.ErrnoException) => {
+    // Another build moved its own in first: the same inputs, so keep it.
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    await rm(staging, { recursive: true, force: true });
+  });
+  await rm(old, { recursive: true, force: true });
   return true;
 }
 
