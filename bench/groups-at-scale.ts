@@ -397,7 +397,13 @@ try {
       requestsPerMinute: perMinute,
       appGroupReconcilesPerMinute: (reconcilesInWindow / windowS) * 60,
       requestsPerMinuteByKind: byKind(steady, 60 / windowS),
-      rssMiB: rss.map((r) => ({ mean: r.reduce((a, b) => a + b, 0) / r.length, max: Math.max(...r) })),
+      // Every 5 s from 20 s after the cold start: the first samples still hold the parse workers,
+      // which stop after 30 s without work.
+      rssMiB: rss.map((r) => ({
+        mean: r.reduce((a, b) => a + b, 0) / r.length,
+        max: Math.max(...r),
+        samples: r.map((v) => Math.round(v)),
+      })),
       cpuPercent: cpuInWindow.map((c) => (c / windowS) * 100),
       // Of replica 0 at the end of the window: what the RSS is made of.
       ...breakdown,
