@@ -69,6 +69,10 @@ class ObjectApi extends KubernetesObjectApi {
   }
 }
 
+/** `/api/v1` for the core group, `/apis/<group>/<version>` for the others. */
+const groupVersionPath = (apiVersion: string) =>
+  apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+
 /** The path of a namespaced custom object (`/apis/<group>/<version>/namespaces/<ns>/<plural>/<name>`). */
 function customObjectPath(ref: {
   group: string;
@@ -219,16 +223,13 @@ export class Kube {
     ) as Promise<T>;
   }
 
-  /** The collection path of a kind in a namespace (or cluster-wide), from discovery, as client-node builds it. */
+  /** The collection path of a kind in a namespace (cluster-wide for cluster-scoped kinds), as client-node builds it. */
   async #collectionIn(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
-    const resource = await translate(this.#objects.lookup(apiVersion, kind));
-    if (!resource)
-      throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
-    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const resource = await this.#resource(apiVersion, kind);
     const ns = resource.namespaced
       ? `/namespaces/${encodeURIComponent(namespace || this.#defaultNamespace())}`
       : '';
-    return `${base}${ns}/${resource.name}`;
+    return `${groupVersionPath(apiVersion)}${ns}/${resource.name}`;
   }
 
   /** The path of one object. */
@@ -402,19 +403,20 @@ export class Kube {
 
   /** The cluster-wide collection path of a kind (`/api/v1/configmaps`, `/apis/apps/v1/deployments`). */
   async collectionPath(apiVersion: string, kind: string): Promise<string> {
-    const resource = await translate(this.#objects.lookup(apiVersion, kind));
-    if (!resource)
-      throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
-    return `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${resource.name}`;
+    return `${groupVersionPath(apiVersion)}/${(await this.#resource(apiVersion, kind)).name}`;
   }
 
   /** Whether a kind is namespaced, from discovery (cached per API version). Throws for unknown kinds. */
   async isNamespaced(apiVersion: string, kind: string): Promise<boolean> {
+    return (await this.#resource(apiVersion, kind)).namespaced;
+  }
+
+  /** A kind's resource from discovery (cached per API version); 404 NotFound for a kind it does not know. */
+  async #resource(apiVersion: string, kind: string): Promise<V1APIResource> {
     const resource = await translate(this.#objects.lookup(apiVersion, kind));
-    if (!resource) {
+    if (!resource)
       throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
-    }
-    return resource.namespaced;
+    return resource;
   }
 
   /** A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups` (or `.../namespaces/ns/appgroups`). */

@@ -13,6 +13,21 @@ export interface RawRequest {
   contentType?: string;
 }
 
+/** A body as text, refused past MAX_BODY_BYTES whether or not the server said its length. */
+export async function bodyText(body: AsyncIterable<Buffer> & { destroy: () => unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new Error(`the API server answered more than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * The URL of `path` on `server`: a server behind a path prefix (`https://proxy/k8s/clusters/a`)
  * keeps it, the path is appended; query values that are undefined are left out. Pure.
@@ -51,12 +66,7 @@ export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknow
     ...(r.body !== undefined ? { body: r.body } : {}),
     ...(dispatcher ? { dispatcher } : {}),
   });
-  const length = Number(res.headers['content-length']);
-  if (Number.isFinite(length) && length > MAX_BODY_BYTES) {
-    res.body.destroy();
-    throw new Error(`the API server answered ${length} bytes, more than ${MAX_BODY_BYTES}`);
-  }
-  const text = await res.body.text();
+  const text = await bodyText(res.body);
   if (res.statusCode >= 400) {
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = String(v);
