@@ -304,10 +304,11 @@ try {
   coldStarting = false;
   const coldSeconds = (performance.now() - t0) / 1000;
   const coldRequests = proxy.log.slice(requestsBefore);
+  const cpu1 = await serverCpu();
   const cpu = {
     shoal: await Promise.all(operators.map((o) => cpuSeconds(o.pid))),
-    apiserver: (await cpuSeconds(cp.pids['kube-apiserver'] ?? 0)) - cpu0.apiserver,
-    etcd: (await cpuSeconds(cp.pids.etcd ?? 0)) - cpu0.etcd,
+    apiserver: cpu1.apiserver - cpu0.apiserver,
+    etcd: cpu1.etcd - cpu0.etcd,
     // This process meanwhile: the counting proxy (and the 1 s Ready poll).
     proxy: benchCpu() - cpu0.proxy,
   };

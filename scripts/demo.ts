@@ -49,6 +49,19 @@ async function k(state: ControlPlaneState, ...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** The message podinfo's ConfigMap holds now (what Git says, or a hand edit). */
+const uiMessage = (state: ControlPlaneState) =>
+  k(
+    state,
+    '-n',
+    'podinfo',
+    'get',
+    'configmap',
+    'podinfo-config',
+    '-o',
+    'jsonpath={.data.PODINFO_UI_MESSAGE}',
+  );
+
 /**
  * Polls a field of the demo AppGroup (a kubectl jsonpath) until `done` accepts it; calls `changed` on
  * each new value. Returns the milliseconds it took; throws with the last value after `timeoutMs`.
@@ -184,16 +197,7 @@ spec:
   say(`committed ${second.slice(0, 8)}: new message, image podinfo:6.14.1`);
   const secondMs = await waitForRevision(state, second, 60_000);
   say(`applied ${(secondMs / 1000).toFixed(1)}s after the commit (poll interval 5s)`);
-  const message = await k(
-    state,
-    '-n',
-    'podinfo',
-    'get',
-    'configmap',
-    'podinfo-config',
-    '-o',
-    'jsonpath={.data.PODINFO_UI_MESSAGE}',
-  );
+  const message = await uiMessage(state);
   const image = await k(
     state,
     '-n',
@@ -217,16 +221,7 @@ spec:
   });
   const reverted = Date.now();
   for (;;) {
-    const now = await k(
-      state,
-      '-n',
-      'podinfo',
-      'get',
-      'configmap',
-      'podinfo-config',
-      '-o',
-      'jsonpath={.data.PODINFO_UI_MESSAGE}',
-    );
+    const now = await uiMessage(state);
     if (now !== 'edited by hand') break;
     if (Date.now() - reverted > 30_000) throw new Error('the hand edit was not reverted within 30 s');
     await sleep(100);
