@@ -8,6 +8,7 @@ import {
   ensureBinaries,
   ensureTierB,
   installCrds,
+  installFinalizerPolicy,
   readState,
   startControlPlane,
 } from '../test/controlplane/control-plane.ts';
@@ -27,7 +28,8 @@ async function up(full: boolean): Promise<void> {
   const [binDir, tierB] = await Promise.all([ensureBinaries(log), full ? ensureTierB(log) : undefined]);
   const state = await startControlPlane({ dir, binDir, log });
   await installCrds(state, join(root, 'crds'));
-  log('CRDs installed and Established');
+  await installFinalizerPolicy(state, join(root, 'manifests', 'finalizer-policy.yaml'));
+  log('CRDs and the finalizer policy installed');
   if (tierB) await startTierB(state, tierB, { log });
   printExports(state.kubeconfig, binDir);
   log('stop it with: npm run cluster:down');

@@ -10,6 +10,7 @@ import {
   ensureBinaries,
   ensureTierB,
   installCrds,
+  installFinalizerPolicy,
   kubectl,
   readState,
   startControlPlane,
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
   }
   say(await k(state, 'get', 'nodes'));
   await installCrds(state, join(root, 'crds'));
-  say('CRDs installed: gitsources.shoal.dev, appgroups.shoal.dev (Established)');
+  await installFinalizerPolicy(state, join(root, 'manifests', 'finalizer-policy.yaml'));
+  say('CRDs installed: gitsources.shoal.dev, appgroups.shoal.dev (Established), and the finalizer policy');
 
   step('A demo Git repository made from examples/podinfo');
   await rm(repoDir, { recursive: true, force: true });

@@ -16,14 +16,22 @@ const minor = (v: string) => {
   return m ? Number(m[1]) * 1000 + Number(m[2]) : Number.NaN;
 };
 
+/** The first Kubernetes with MutatingAdmissionPolicy in admissionregistration.k8s.io/v1 (GA, on by default). */
+const FINALIZER_POLICY_SINCE = '1.36';
+
 /** Whether the API server's version is one this build supports. */
 async function checkVersion(kube: Kube): Promise<CheckResult> {
   const { version } = await kube.discovery();
   const ok = minor(version) >= minor(SUPPORTED_KUBERNETES.min);
+  // manifests/finalizer-policy.yaml is a MutatingAdmissionPolicy (admissionregistration.k8s.io/v1).
+  const policy =
+    ok && minor(version) < minor(FINALIZER_POLICY_SINCE)
+      ? `; install without manifests/finalizer-policy.yaml (MutatingAdmissionPolicy, ${FINALIZER_POLICY_SINCE}+): Shoal then patches each AppGroup's finalizer itself`
+      : '';
   return {
     ok,
     line: ok
-      ? `Kubernetes ${version} (>= ${SUPPORTED_KUBERNETES.min}; tested with ${SUPPORTED_KUBERNETES.tested})`
+      ? `Kubernetes ${version} (>= ${SUPPORTED_KUBERNETES.min}; tested with ${SUPPORTED_KUBERNETES.tested})${policy}`
       : `Kubernetes ${version} is older than ${SUPPORTED_KUBERNETES.min}, the oldest Shoal supports`,
   };
 }
