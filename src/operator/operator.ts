@@ -268,6 +268,7 @@ export async function runOperator(
     observeStep: stepObserver('GitSource', metrics, log),
     onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
       sourceChanged('GitSource', namespace, name, revision, detectedAt),
+    onCheckedOut: (namespace: string, name: string) => enqueueGroupsOf('GitSource', namespace, name),
     ...sourceSharing('GitSource'),
   };
   const chartSourceDeps = {
@@ -281,6 +282,7 @@ export async function runOperator(
     observeStep: stepObserver('ChartSource', metrics, log),
     onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) =>
       sourceChanged('ChartSource', namespace, name, revision, detectedAt),
+    onCheckedOut: (namespace: string, name: string) => enqueueGroupsOf('ChartSource', namespace, name),
     ...sourceSharing('ChartSource'),
   };
   const appGroupDeps = {
@@ -328,6 +330,7 @@ export async function runOperator(
     claims: (id: string) => caches.inventories.claims(id),
     observeStep: stepObserver('AppGroup', metrics, log),
     sourceRetryMs: 5_000,
+    localWaits: new Map<string, number>(),
     ...(config.defaultServiceAccount ? { defaultServiceAccount: config.defaultServiceAccount } : {}),
   };
   const workers = { concurrency: config.concurrency, metrics, log };

@@ -30,6 +30,13 @@ export interface AppGroupReconcilerDeps {
   random: () => number;
   /** How long to wait before looking again at a source that is not ready. */
   sourceRetryMs: number;
+  /**
+   * Since when each group (by key) has been waiting only on this process's own preparation
+   * (WaitingError.local: its source's artifact not checked out here yet, or the source not looked at
+   * once); while that lasts less than LOCAL_WAIT_MS the group's status is left as it is. Without it,
+   * every wait is reported.
+   */
+  localWaits?: Map<string, number>;
   /** ServiceAccount (in the group's namespace) to apply as when spec.serviceAccountName is unset. */
   defaultServiceAccount?: string;
   /** Who may write what with the operator's identity. */

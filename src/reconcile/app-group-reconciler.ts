@@ -1,8 +1,9 @@
 import { jitter } from '../api/duration.ts';
 import { ANNOTATIONS } from '../api/group.ts';
-import { parseKey } from '../api/object-key.ts';
+import { keyOf, parseKey } from '../api/object-key.ts';
 import { entryOf, nextInventory, parseInventory } from '../diff/inventory.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
+import { WaitingError } from '../runtime/errors/waiting-error.ts';
 import { nextAppGroupStatus } from '../status/app-group-status.ts';
 import {
   type AppGroupContext,
@@ -59,8 +60,36 @@ export async function reconcileAppGroup(deps: AppGroupReconcilerDeps, key: strin
   return { requeueAfterMs: Math.min(interval, result.requeueAfterMs ?? interval) };
 }
 
+/**
+ * How long a group may wait on this process's own preparation before the wait is reported like any
+ * other (a checkout that takes this long is worth saying so).
+ */
+export const LOCAL_WAIT_MS = 60_000;
+
+/**
+ * Whether `failure` is a wait on this process's own preparation that began less than LOCAL_WAIT_MS
+ * ago: a new operator pod with an empty cache, or a source created with its groups. Reporting it would
+ * turn every group Ready=False with a Warning for the seconds a checkout takes (and cost two requests
+ * each); the source's reconcile here enqueues the group once the artifact is ready.
+ */
+function quietWait(ctx: AppGroupContext, failure: unknown): boolean {
+  const waits = ctx.deps.localWaits;
+  if (!waits) return false;
+  const key = keyOf(ctx.group);
+  if (!(failure instanceof WaitingError && failure.local)) {
+    waits.delete(key);
+    return false;
+  }
+  const now = ctx.deps.clock.now().getTime();
+  const since = waits.get(key) ?? now;
+  if (!waits.has(key) && waits.size >= 100_000) waits.clear();
+  waits.set(key, since);
+  return now - since < LOCAL_WAIT_MS;
+}
+
 /** Computes the next status (pure), writes it, then emits the events it asks for. */
 async function report(ctx: AppGroupContext, failure: unknown, started: Date): Promise<void> {
+  if (quietWait(ctx, failure)) return;
   const { deps, group } = ctx;
   const previous = group.status ?? {};
   const succeeded = failure === undefined;

@@ -20,8 +20,12 @@ import { chartCredentials } from './chart-credentials.ts';
 import { resolveScopes } from './resolve-scopes.ts';
 import type { Step } from './run-steps.ts';
 
-const waiting = (ctx: Context, message: string) =>
-  new WaitingError(REASON.SourceNotReady, message, ctx.deps.sourceRetryMs);
+const waiting = (ctx: Context, message: string, local = false) =>
+  new WaitingError(REASON.SourceNotReady, message, ctx.deps.sourceRetryMs, { local });
+
+/** A source no reconcile has written a Ready condition for yet (just created, or never looked at). */
+const unseen = (source: { status?: { conditions?: Condition[] } }) =>
+  !source.status?.conditions?.some((c) => c.type === CONDITION.Ready);
 
 /** "<Kind> <name> has no artifact yet", with why when the source says (its message is secret-free). */
 function noArtifact(kind: string, name: string, source: { status?: { conditions?: Condition[] } }): string {
@@ -40,10 +44,10 @@ export const resolveSource: Step<Context> = {
       const source = await reads(ctx.deps).chartSource(namespace, name);
       if (!source) throw waiting(ctx, `ChartSource ${name} was not found`);
       const { revision, digest } = source.status?.artifact ?? {};
-      if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source));
+      if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source), unseen(source));
       const stored = await ctx.deps.charts.get(digest);
       // Fetched by another process, or before a restart: the ChartSource reconcile unpacks it again.
-      if (!stored) throw waiting(ctx, `chart ${revision} is not unpacked here yet`);
+      if (!stored) throw waiting(ctx, `chart ${revision} is not unpacked here yet`, true);
       ctx.chartSource = source;
       ctx.revision = revision;
       ctx.digest = digest;
@@ -55,10 +59,10 @@ export const resolveSource: Step<Context> = {
     if (!source) throw waiting(ctx, `GitSource ${name} was not found`);
     const revision = source.status?.artifact?.revision;
     const digest = source.status?.artifact?.digest;
-    if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source));
+    if (!revision || !digest) throw waiting(ctx, noArtifact(kind, name, source), unseen(source));
     // Fetched by another process, or before a restart: the GitSource reconcile checks it out again.
     if (!(await ctx.deps.git.hasArtifact(digest)))
-      throw waiting(ctx, `revision ${revision} (tree ${digest}) is not checked out yet`);
+      throw waiting(ctx, `revision ${revision} (tree ${digest}) is not checked out yet`, true);
     ctx.source = source;
     ctx.revision = revision;
     ctx.digest = digest;

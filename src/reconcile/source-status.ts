@@ -17,6 +17,11 @@ export type SourceObject = GitSource | ChartSource;
 export interface SourceSharingDeps {
   /** A new revision was stored; `detectedAt` is when the reconcile that found it began. */
   onRevision: (namespace: string, name: string, revision: string, detectedAt: Date) => void;
+  /**
+   * The revision the status already names was fetched into this process's cache (after a restart,
+   * or the cache lost it): groups waiting for it here can sync now.
+   */
+  onCheckedOut?: (namespace: string, name: string) => void;
   /** Whether this process writes the source's status and events (default: yes). */
   writesStatus?: (key: string) => boolean;
   /**
@@ -47,7 +52,8 @@ const sourceKey = (source: SourceObject) =>
   `${source.metadata.namespace ?? ''}/${source.metadata.name ?? ''}`;
 
 /**
- * After a source reconcile: the writer announces a revision that changed; another member (sharded)
+ * After a source reconcile: the writer announces a revision that changed (or, unchanged, that it
+ * checked it out here again); another member (sharded)
  * announces any fetch into its own cache (its groups waiting for the artifact retry now) and, when
  * it saw a revision the status does not name yet, tells the writer.
  */
@@ -63,6 +69,7 @@ export function announceRevision(
   const revision = artifact?.revision ?? '';
   if (deps.writesStatus?.(sourceKey(source)) ?? true) {
     if (outcome.revisionChanged) deps.onRevision(namespace, name, revision, detectedAt);
+    else if (outcome.fetched) deps.onCheckedOut?.(namespace, name);
     return;
   }
   if (!outcome.fetched) return;

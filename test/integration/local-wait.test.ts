@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppGroup } from '../../src/api/app-group.ts';
+import { useCluster } from '../support/cluster.ts';
+import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { shoalObjects } from '../support/objects.ts';
+import { startProxiedShoal, startShoal } from '../support/shoal.ts';
+import { waitFor } from '../support/wait.ts';
+
+const { cp, kube, newNamespace } = useCluster();
+const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "1"}\n`;
+
+/** Every Ready condition the group's watch shows, as `name:status/reason`, in order. */
+async function watchReady(namespace: string) {
+  const seen: string[] = [];
+  const look = (o: unknown) => {
+    const ready = (o as AppGroup).status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready) seen.push(`${(o as AppGroup).metadata.name}:${ready.status}/${ready.reason}`);
+  };
+  // Right after the control plane starts, a new CRD's list may answer 429 (its cache initializing).
+  const informer = await waitFor('a watch on the AppGroups', async () => {
+    const i = kube.informer(
+      `/apis/shoal.dev/v1alpha1/namespaces/${namespace}/appgroups`,
+      'shoal.dev/v1alpha1',
+      'AppGroup',
+    );
+    i.on('add', look);
+    i.on('update', look);
+    try {
+      await i.start();
+      return i;
+    } catch {
+      await i.stop();
+      return undefined;
+    }
+  });
+  return { seen, stop: () => informer.stop() };
+}
+
+const sourceNotReadyEvents = async (namespace: string) =>
+  (
+    await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', { namespace })
+  ).items.filter((e) => e.reason === 'SourceNotReady');
+
+/**
+ * A wait on the operator's own preparation is not the group's state: a new pod with an empty cache, or
+ * a source created together with its groups, leaves the groups' status alone while it fetches.
+ */
+describe('waiting on this process, not on the group', () => {
+  let ns: string;
+  let repo: TestRepo;
+  let o: ReturnType<typeof shoalObjects>;
+
+  beforeAll(async () => {
+    ns = await newNamespace('localwait');
+    o = shoalObjects(kube, ns);
+    // A few MB, so checking the revision out takes longer than a group's look at its source.
+    repo = await gitRepo({
+      'apps/a.yaml': cm('a'),
+      'apps/b.yaml': cm('b'),
+      'big/blob.txt': randomBytes(6 * 1024 * 1024).toString('base64'),
+    });
+  });
+
+  afterAll(async () => {
+    await repo?.remove();
+  });
+
+  it('a source created with its group: no Ready=False and no SourceNotReady before the first sync', async () => {
+    const ready = await watchReady(ns);
+    // Both before the operator starts, as an install with its first objects (or the benchmark) does.
+    await o.source('repo', { url: repo.url, interval: '1h' });
+    await o.group('app', { sourceRef: { name: 'repo' }, path: 'apps', interval: '1h' });
+    const shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    try {
+      await o.groupAt('app', await repo.head());
+      // The group did look before the source had an artifact (else this test proves nothing).
+      expect(
+        shoal.logs.some((l) => l.kind === 'AppGroup' && l.reason === 'SourceNotReady'),
+        JSON.stringify(shoal.logs.filter((l) => l.kind === 'AppGroup').slice(0, 5)),
+      ).toBe(true);
+      expect(ready.seen.filter((s) => !s.endsWith('True/ReconciliationSucceeded'))).toEqual([]);
+      expect(await sourceNotReadyEvents(ns)).toEqual([]);
+    } finally {
+      await shoal.stop();
+      await ready.stop();
+    }
+  });
+
+  it('a new operator with an empty cache: Ready stays True while it checks the revision out again, then it re-syncs', async () => {
+    const before = await o.getGroup('app');
+    expect(o.ready(before)?.status).toBe('True');
+    const ready = await watchReady(ns);
+    const shoal = await startProxiedShoal({ kubeconfig: cp.kubeconfig, namespace: ns, logLevel: 'debug' });
+    try {
+      // It syncs the group again (a dry run of its objects) once the artifact is here.
+      await waitFor('the new operator dry-runs the group', async () =>
+        shoal.proxy.log.some((r) => r.query.has('dryRun') && r.path.endsWith('/configmaps/a')),
+      );
+      await waitFor('its reconcile is done', async () =>
+        shoal.logs.some((l) => l.kind === 'AppGroup' && l.msg === 'reconciled' && l.key === `${ns}/app`),
+      );
+      expect(
+        shoal.logs.some(
+          (l) =>
+            l.kind === 'AppGroup' && l.reason === 'SourceNotReady' && String(l.error).includes('checked out'),
+        ),
+        'the group looked before the revision was checked out here',
+      ).toBe(true);
+      expect(ready.seen.filter((s) => !s.endsWith('True/ReconciliationSucceeded'))).toEqual([]);
+      expect(await sourceNotReadyEvents(ns)).toEqual([]);
+    } finally {
+      await shoal.stop();
+      await ready.stop();
+    }
+  });
+});
