@@ -176,8 +176,15 @@ describe('fault soak', () => {
             })
           ).items.filter((c) => c.metadata.name.includes('-cm-'));
           const got = new Map(items.map((c) => [c.metadata.name, c.data?.v]));
-          const same = got.size === want.size && [...want].every(([n, v]) => got.get(n) === String(v));
-          return same || undefined;
+          // What differs, so a timeout says which objects and how (and what the operator said).
+          const wrongValue = [...want]
+            .filter(([n, v]) => got.get(n) !== String(v))
+            .map(([n, v]) => `${n}: ${got.get(n) ?? 'missing'} (Git: ${v})`);
+          const extra = [...got.keys()].filter((n) => !want.has(n)).map((n) => `${n}: not in Git`);
+          if (wrongValue.length + extra.length === 0) return true;
+          throw new Error(
+            `${[...wrongValue, ...extra].join(', ')} (${JSON.stringify(counts)})\n${operator.output().slice(-4000)}`,
+          );
         },
         { timeoutMs: 60_000 },
       );
