@@ -20,7 +20,9 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   timeoutMs: 10_000,
   maxOldGenerationSizeMb: 512,
   workers: 2,
-  idleMs: 30_000,
+  // A new revision's render after a quiet spell pays one worker start (~40 ms): pushes minutes apart
+  // paid it at 30 s too, and the two isolates (~27 MiB) go back soon after a burst.
+  idleMs: 15_000,
 };
 
 // Beside the sources it is their .ts file; beside the bundle (scripts/build-operator.ts), its own.
