@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApiError } from '../../src/kube/kube-api-error.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { scrapeMetric } from '../support/metrics.ts';
@@ -89,22 +90,31 @@ describe('leader election on a Lease', () => {
     const [leader] = await leaders();
     if (!leader) throw new Error('no leader');
     // Another holder takes the Lease, as after a partition: renewals now fail for the old leader.
-    const lease = await kube.get<{ metadata: object; spec: Record<string, unknown> }>({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      namespace: ns,
-      name: 'shoal-test-leader',
-    });
-    await kube.replace({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      ...lease,
-      spec: {
-        ...lease?.spec,
-        holderIdentity: 'someone-else',
-        renewTime: new Date().toISOString().replace('Z', '000Z'),
-        leaseDurationSeconds: 3600,
-      },
+    // Read and replace again when a renewal came in between (409 Conflict).
+    await waitFor('the Lease taken by someone else', async () => {
+      const lease = await kube.get<{ metadata: object; spec: Record<string, unknown> }>({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        namespace: ns,
+        name: 'shoal-test-leader',
+      });
+      try {
+        await kube.replace({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          ...lease,
+          spec: {
+            ...lease?.spec,
+            holderIdentity: 'someone-else',
+            renewTime: new Date().toISOString().replace('Z', '000Z'),
+            leaseDurationSeconds: 3600,
+          },
+        });
+        return true;
+      } catch (err) {
+        if (KubeApiError.from(err).code === 409) return false;
+        throw err;
+      }
     });
     await waitFor('lost lease', () => leader.lost, { timeoutMs: 10_000 });
     expect(await scrapeMetric(leader.shoal.metricsUrl, 'shoal_leader')).toBe(0);

@@ -14,6 +14,7 @@ const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 
 async function watchReady(namespace: string) {
   const seen: string[] = [];
   const look = (o: unknown) => {
+    if ((o as AppGroup).metadata.namespace !== namespace) return;
     const ready = (o as AppGroup).status?.conditions?.find((c) => c.type === 'Ready');
     if (ready) seen.push(`${(o as AppGroup).metadata.name}:${ready.status}/${ready.reason}`);
   };
@@ -23,6 +24,7 @@ async function watchReady(namespace: string) {
       `/apis/shoal.dev/v1alpha1/namespaces/${namespace}/appgroups`,
       'shoal.dev/v1alpha1',
       'AppGroup',
+      { namespace },
     );
     i.on('add', look);
     i.on('update', look);
