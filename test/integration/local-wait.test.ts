@@ -44,6 +44,12 @@ const sourceNotReadyEvents = async (namespace: string) =>
     await kube.list<{ reason: string; note: string }>('events.k8s.io/v1', 'Event', { namespace })
   ).items.filter((e) => e.reason === 'SourceNotReady');
 
+/** Nothing a user sees said the group waited: every Ready its watch showed was True, no SourceNotReady event. */
+async function expectNothingReported(seen: string[], namespace: string) {
+  expect(seen.filter((s) => !s.endsWith('True/ReconciliationSucceeded'))).toEqual([]);
+  expect(await sourceNotReadyEvents(namespace)).toEqual([]);
+}
+
 /**
  * A wait on the operator's own preparation is not the group's state: a new pod with an empty cache, or
  * a source created together with its groups, leaves the groups' status alone while it fetches.
@@ -81,11 +87,9 @@ describe('waiting on this process, not on the group', () => {
         shoal.logs.some((l) => l.kind === 'AppGroup' && l.reason === 'SourceNotReady'),
         JSON.stringify(shoal.logs.filter((l) => l.kind === 'AppGroup').slice(0, 5)),
       ).toBe(true);
-      expect(ready.seen.filter((s) => !s.endsWith('True/ReconciliationSucceeded'))).toEqual([]);
-      expect(await sourceNotReadyEvents(ns)).toEqual([]);
+      await expectNothingReported(ready.seen, ns);
     } finally {
-      await shoal.stop();
-      await ready.stop();
+      await Promise.all([shoal.stop(), ready.stop()]);
     }
   });
 
@@ -109,11 +113,9 @@ describe('waiting on this process, not on the group', () => {
         ),
         'the group looked before the revision was checked out here',
       ).toBe(true);
-      expect(ready.seen.filter((s) => !s.endsWith('True/ReconciliationSucceeded'))).toEqual([]);
-      expect(await sourceNotReadyEvents(ns)).toEqual([]);
+      await expectNothingReported(ready.seen, ns);
     } finally {
-      await shoal.stop();
-      await ready.stop();
+      await Promise.all([shoal.stop(), ready.stop()]);
     }
   });
 });
