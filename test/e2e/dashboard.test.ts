@@ -288,7 +288,8 @@ describe('the dashboard in a browser', () => {
     );
     expect(Number(await replicas.getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
     expect(await app.locator('figure.chart').count()).toBeGreaterThanOrEqual(2);
-    expect(await app.locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    // The charts draw on their canvases after the figures (and their data attributes) are in place.
+    await waitFor('both charts drawn', async () => (await app.locator('canvas').count()) >= 2);
     expect(await page.getByTestId('rescales-podinfo').textContent()).toMatch(/→ 4/);
     await shot(page, 'group-autoscaling');
     expect(errors, errors.join('\n')).toEqual([]);

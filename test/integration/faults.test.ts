@@ -169,8 +169,10 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
       'the ConfigMap drift watch',
       () => s.proxy.requests((r) => r.watch && r.path === '/api/v1/configmaps').length > 0,
     );
-    const t = Date.now();
     const watched = (r: ProxiedRequest) => r.path.endsWith('/appgroups') || r.path === '/api/v1/configmaps';
+    // A watch is open once the API server answered it, a moment after the request was seen.
+    await waitFor('both watches open', () => s.proxy.openWatches(watched) >= 2);
+    const t = Date.now();
     expect(s.proxy.expireWatches(watched)).toBeGreaterThanOrEqual(2);
     await waitFor('fresh lists', () => {
       const lists = s.proxy.requests((r) => r.at > t && !r.watch && r.method === 'GET' && watched(r));
@@ -197,8 +199,9 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
       'the ConfigMap drift watch',
       () => s.proxy.requests((r) => r.watch && r.path === '/api/v1/configmaps').length > 0,
     );
-    const t = Date.now();
     const watched = (r: ProxiedRequest) => r.path.endsWith('/appgroups') || r.path === '/api/v1/configmaps';
+    await waitFor('both watches open', () => s.proxy.openWatches(watched) >= 2);
+    const t = Date.now();
     expect(s.proxy.dropWatches(watched)).toBeGreaterThanOrEqual(2);
     await waitFor('new watches', () => {
       const again = s.proxy.requests((r) => r.at > t && r.watch && watched(r));

@@ -119,6 +119,11 @@ export class FaultProxy {
     };
   }
 
+  /** How many watch streams matching `match` are open now (the API server has answered them). */
+  openWatches(match: (req: ProxiedRequest) => boolean = () => true): number {
+    return [...this.#watches].filter((w) => match(w.req)).length;
+  }
+
   /** Cuts every open watch stream matching `match` (a reset, as when a load balancer drops it). */
   dropWatches(match: (req: ProxiedRequest) => boolean = () => true): number {
     let n = 0;
