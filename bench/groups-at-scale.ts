@@ -18,7 +18,6 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { buildOperator, OPERATOR_BUNDLE } from '../scripts/build-operator.ts';
-import type { AppGroup } from '../src/api/app-group.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
 import type { Lease } from '../src/runtime/leader-election.ts';
 import { mapLimit } from '../src/runtime/map-limit.ts';
@@ -27,6 +26,7 @@ import { installFinalizerPolicy } from '../test/controlplane/control-plane.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
 import { sumMetric } from '../test/support/metrics.ts';
+import { watchAppGroups } from '../test/support/objects.ts';
 import { shoalProcess } from '../test/support/shoal-cli.ts';
 import { startCluster } from '../test/support/test-cluster.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -168,14 +168,12 @@ function apiServerProfile(name: string): () => Promise<void> {
  */
 async function watchReadiness(kube: Kube, count: number) {
   const ready = new Set<string>();
-  // The Informer is typed with client-node's objects (Date timestamps); the bench reads status only.
-  const informer = kube.informer('/apis/shoal.dev/v1alpha1/appgroups', 'shoal.dev/v1alpha1', 'AppGroup');
   const state: { at?: number } = {};
   let resolve: () => void = () => {};
   const all = new Promise<void>((r) => {
     resolve = r;
   });
-  const look = (g: AppGroup) => {
+  const watch = await watchAppGroups(kube, (g) => {
     const key = `${g.metadata.namespace}/${g.metadata.name}`;
     if (g.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready.add(key);
     else ready.delete(key);
@@ -183,16 +181,13 @@ async function watchReadiness(kube: Kube, count: number) {
       state.at = performance.now();
       resolve();
     }
-  };
-  informer.on('add', (o) => look(o as unknown as AppGroup));
-  informer.on('update', (o) => look(o as unknown as AppGroup));
-  await informer.start();
+  });
   return {
     all,
     get at() {
       return state.at;
     },
-    stop: () => informer.stop(),
+    stop: watch.stop,
   };
 }
 

@@ -408,23 +408,40 @@ export async function installCrds(state: ControlPlaneState, crdDir: string): Pro
 }
 
 /**
+ * A server-side dry-run create of an AppGroup in `namespace` (nothing is stored): its finalizers as
+ * admission left them.
+ */
+export async function dryRunFinalizers(
+  state: Pick<ControlPlaneState, 'binDir' | 'kubeconfig'>,
+  namespace: string,
+  finalizers?: string[],
+): Promise<string[]> {
+  const group = {
+    apiVersion: 'shoal.dev/v1alpha1',
+    kind: 'AppGroup',
+    metadata: { name: 'dry-run-probe', namespace, ...(finalizers ? { finalizers } : {}) },
+    spec: { sourceRef: { name: 'none' }, path: 'none' },
+  };
+  const r = await kubectl(
+    state,
+    ['create', '--dry-run=server', '-o', 'json', '-f', '-'],
+    JSON.stringify(group),
+  );
+  if (r.status !== 0) throw new Error(`a dry-run create of an AppGroup in ${namespace} failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { metadata: { finalizers?: string[] } }).metadata.finalizers ?? [];
+}
+
+/**
  * Applies manifests/finalizer-policy.yaml (`file`), as an install does, and waits until the API
- * server enforces it: a server-side dry-run create of an AppGroup comes back with the finalizer (the
- * API server loads admission policies through an informer, a moment after they are written).
+ * server enforces it: a dry-run create of an AppGroup comes back with the finalizer (the API server
+ * loads admission policies through an informer, a moment after they are written).
  */
 export async function installFinalizerPolicy(state: ControlPlaneState, file: string): Promise<void> {
   const applied = await kubectl(state, ['apply', '--server-side', '-f', file]);
   if (applied.status !== 0) throw new Error(`installing the finalizer policy failed: ${applied.stderr}`);
-  const probe =
-    'apiVersion: shoal.dev/v1alpha1\nkind: AppGroup\nmetadata: {name: finalizer-policy-probe, namespace: default}\n' +
-    'spec: {sourceRef: {name: none}, path: none}\n';
   for (let i = 0; i < 100; i++) {
-    const r = await kubectl(
-      state,
-      ['create', '--dry-run=server', '-o', 'jsonpath={.metadata.finalizers}', '-f', '-'],
-      probe,
-    );
-    if (r.status === 0 && r.stdout.includes('shoal.dev/finalizer')) return;
+    const finalizers = await dryRunFinalizers(state, 'default').catch((): string[] => []);
+    if (finalizers.includes('shoal.dev/finalizer')) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('the finalizer policy was applied but AppGroups are still created without the finalizer');

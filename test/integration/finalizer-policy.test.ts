@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { AppGroup } from '../../src/api/app-group.ts';
 import { FINALIZER } from '../../src/api/group.ts';
+import { dryRunFinalizers } from '../controlplane/control-plane.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { shoalObjects } from '../support/objects.ts';
@@ -30,21 +31,6 @@ describe('manifests/finalizer-policy.yaml', () => {
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  /** A server-side dry-run create of an AppGroup in `namespace`: its finalizers as admission left them. */
-  const dryRunFinalizers = async (namespace: string, finalizers?: string[]) => {
-    const group = {
-      apiVersion: 'shoal.dev/v1alpha1',
-      kind: 'AppGroup',
-      metadata: { name: 'dry', namespace, ...(finalizers ? { finalizers } : {}) },
-      spec: { sourceRef: { name: 'repo' }, path: 'apps' },
-    };
-    const out = await kubectlOk(
-      ['create', '--dry-run=server', '-o', 'json', '-f', '-'],
-      JSON.stringify(group),
-    );
-    return (JSON.parse(out) as AppGroup).metadata.finalizers ?? [];
-  };
-
   beforeAll(async () => {
     ns = await newNamespace('finpolicy');
     o = shoalObjects(kube, ns);
@@ -64,7 +50,7 @@ describe('manifests/finalizer-policy.yaml', () => {
       },
     };
     await kubectlOk(['apply', '--server-side', '-f', '-'], `${stringify(policy)}---\n${stringify(narrowed)}`);
-    await waitFor('the policy enforced', async () => (await dryRunFinalizers(ns)).includes(FINALIZER), {
+    await waitFor('the policy enforced', async () => (await dryRunFinalizers(cp, ns)).includes(FINALIZER), {
       timeoutMs: 30_000,
     });
     repo = await gitRepo({ 'apps/a.yaml': cm('a'), 'apps/b.yaml': cm('b') });
@@ -80,11 +66,11 @@ describe('manifests/finalizer-policy.yaml', () => {
   });
 
   it('gives an AppGroup the finalizer as it is created, after any it already has, and only where bound', async () => {
-    expect(await dryRunFinalizers(ns)).toEqual([FINALIZER]);
-    expect(await dryRunFinalizers(ns, ['example.com/keep'])).toEqual(['example.com/keep', FINALIZER]);
-    expect(await dryRunFinalizers(ns, [FINALIZER])).toEqual([FINALIZER]);
+    expect(await dryRunFinalizers(cp, ns)).toEqual([FINALIZER]);
+    expect(await dryRunFinalizers(cp, ns, ['example.com/keep'])).toEqual(['example.com/keep', FINALIZER]);
+    expect(await dryRunFinalizers(cp, ns, [FINALIZER])).toEqual([FINALIZER]);
     // Outside the narrowed binding, groups are created as sent.
-    expect(await dryRunFinalizers('default')).toEqual([]);
+    expect(await dryRunFinalizers(cp, 'default')).toEqual([]);
   });
 
   it('so Shoal syncs a new group with no write to the group but its status, and the finalizer has no owner', async () => {

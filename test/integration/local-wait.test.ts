@@ -1,42 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppGroup } from '../../src/api/app-group.ts';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
-import { shoalObjects } from '../support/objects.ts';
+import { shoalObjects, watchAppGroups } from '../support/objects.ts';
 import { startProxiedShoal, startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {v: "1"}\n`;
 
-/** Every Ready condition the group's watch shows, as `name:status/reason`, in order. */
+/** Every Ready condition the namespace's AppGroups show, as `name:status/reason`, in order. */
 async function watchReady(namespace: string) {
   const seen: string[] = [];
-  const look = (o: unknown) => {
-    if ((o as AppGroup).metadata.namespace !== namespace) return;
-    const ready = (o as AppGroup).status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready) seen.push(`${(o as AppGroup).metadata.name}:${ready.status}/${ready.reason}`);
-  };
-  // Right after the control plane starts, a new CRD's list may answer 429 (its cache initializing).
-  const informer = await waitFor('a watch on the AppGroups', async () => {
-    const i = kube.informer(
-      `/apis/shoal.dev/v1alpha1/namespaces/${namespace}/appgroups`,
-      'shoal.dev/v1alpha1',
-      'AppGroup',
-      { namespace },
-    );
-    i.on('add', look);
-    i.on('update', look);
-    try {
-      await i.start();
-      return i;
-    } catch {
-      await i.stop();
-      return undefined;
-    }
-  });
-  return { seen, stop: () => informer.stop() };
+  const watch = await watchAppGroups(
+    kube,
+    (g) => {
+      const ready = g.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready) seen.push(`${g.metadata.name}:${ready.status}/${ready.reason}`);
+    },
+    namespace,
+  );
+  return { seen, stop: watch.stop };
 }
 
 const sourceNotReadyEvents = async (namespace: string) =>

@@ -75,3 +75,26 @@ export function shoalObjects(kube: Kube, ns: string) {
     },
   };
 }
+
+/**
+ * Calls `onGroup` with every AppGroup listed and then watched (in `namespace`, or all). Right after
+ * the control plane starts, a new CRD's list may answer 429 (its cache initializing): retried.
+ */
+export async function watchAppGroups(kube: Kube, onGroup: (g: AppGroup) => void, namespace?: string) {
+  const path = namespace ? `/apis/${GV}/namespaces/${namespace}/appgroups` : `/apis/${GV}/appgroups`;
+  // The Informer is typed with client-node's objects (Date timestamps); AppGroup is the JSON shape.
+  const look = (o: unknown) => onGroup(o as AppGroup);
+  const informer = await waitFor('a watch on the AppGroups', async () => {
+    const i = kube.informer(path, GV, 'AppGroup', namespace ? { namespace } : {});
+    i.on('add', look);
+    i.on('update', look);
+    try {
+      await i.start();
+      return i;
+    } catch {
+      await i.stop();
+      return undefined;
+    }
+  });
+  return { stop: () => informer.stop() };
+}
