@@ -15,7 +15,7 @@ import {
 import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { PooledKubeConfig } from './kube-config.ts';
-import { Informer } from './list-watch.ts';
+import { Informer, namespaceOfPath } from './list-watch.ts';
 import { rawJson } from './raw-request.ts';
 
 // client-node's KubernetesObject types timestamps as Date, which a JSON body never holds; this
@@ -419,14 +419,21 @@ export class Kube {
     return resource;
   }
 
-  /** A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups` (or `.../namespaces/ns/appgroups`). */
+  /**
+   * A list+watch cache of one resource path, e.g. `/apis/shoal.dev/v1alpha1/appgroups` (or
+   * `.../namespaces/ns/appgroups`). The list is of the path's namespace, so the two cannot disagree.
+   */
   informer<T extends ClientObject>(
     path: string,
     apiVersion: string,
     kind: string,
-    opts: Omit<ListOptions, 'limit'> & { transform?: (obj: KubernetesObject) => KubernetesObject } = {},
+    opts: Omit<ListOptions, 'limit' | 'namespace'> & {
+      transform?: (obj: KubernetesObject) => KubernetesObject;
+    } = {},
   ) {
-    return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, opts), {
+    const namespace = namespaceOfPath(path);
+    const listed = { ...opts, ...(namespace ? { namespace } : {}) };
+    return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, listed), {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
       ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),

@@ -88,6 +88,14 @@ class BookmarkWatch {
   }
 }
 
+/**
+ * The namespace a collection path is in (`/api/v1/namespaces/a/configmaps` → `a`), or undefined for
+ * a path across all namespaces. Pure.
+ */
+export function namespaceOfPath(path: string): string | undefined {
+  return /\/namespaces\/([^/]+)\/[^/]+\/?$/.exec(path)?.[1];
+}
+
 export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;

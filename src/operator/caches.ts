@@ -38,9 +38,7 @@ export function ownCaches(
   const gv = `${API_GROUP}/${API_VERSION}`;
   const base = opts.namespace ? `/apis/${gv}/namespaces/${opts.namespace}` : `/apis/${gv}`;
   // Nothing reads their managedFields; 1,000 AppGroups' are about a megabyte.
-  const scope = opts.namespace
-    ? { namespace: opts.namespace, transform: withoutManagedFields }
-    : { transform: withoutManagedFields };
+  const scope = { transform: withoutManagedFields };
   const groups = kube.informer(
     `${base}/${KINDS.AppGroup.plural}`,
     gv,

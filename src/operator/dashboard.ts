@@ -21,7 +21,6 @@ import type { OwnCaches } from './caches.ts';
 export function groupEvents(kube: Kube, namespace: string | undefined): InformerLike<ClusterEvent> {
   const base = namespace ? `/apis/events.k8s.io/v1/namespaces/${namespace}` : '/apis/events.k8s.io/v1';
   return kube.informer(`${base}/events`, 'events.k8s.io/v1', 'Event', {
-    ...(namespace ? { namespace } : {}),
     fieldSelector: 'regarding.kind=AppGroup',
     transform: withoutManagedFields,
   }) as unknown as InformerLike<ClusterEvent>;

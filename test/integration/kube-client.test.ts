@@ -119,7 +119,6 @@ describe('the Kube client', () => {
       apply,
     );
     const informer = kube.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap', {
-      namespace: ns,
       transform: slimManagedObject,
     });
     const seen: KubernetesObject[] = [];

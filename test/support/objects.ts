@@ -85,7 +85,7 @@ export async function watchAppGroups(kube: Kube, onGroup: (g: AppGroup) => void,
   // The Informer is typed with client-node's objects (Date timestamps); AppGroup is the JSON shape.
   const look = (o: unknown) => onGroup(o as AppGroup);
   const informer = await waitFor('a watch on the AppGroups', async () => {
-    const i = kube.informer(path, GV, 'AppGroup', namespace ? { namespace } : {});
+    const i = kube.informer(path, GV, 'AppGroup');
     i.on('add', look);
     i.on('update', look);
     try {
