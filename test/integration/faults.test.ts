@@ -125,12 +125,16 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
     expect([statusConflicts, applyConflicts]).toEqual([3, 2]);
     expect(s.o.ready(group)?.status, JSON.stringify(group.status)).toBe('True');
     await expectRevision2(s, group);
-    const events = await kube.list<{ reason: string; note: string; regarding: { name: string } }>(
-      'events.k8s.io/v1',
-      'Event',
-      { namespace: s.ns },
-    );
-    const notes = events.items.filter((e) => e.regarding.name === 'app').map((e) => `${e.reason}: ${e.note}`);
+    // The events follow the status write that groupAt saw.
+    const notes = await waitFor('the event of the sync of rev2', async () => {
+      const events = await kube.list<{ reason: string; note: string; regarding: { name: string } }>(
+        'events.k8s.io/v1',
+        'Event',
+        { namespace: s.ns },
+      );
+      const all = events.items.filter((e) => e.regarding.name === 'app').map((e) => `${e.reason}: ${e.note}`);
+      return all.some((n) => n.includes(rev2) && n.startsWith('ReconciliationSucceeded')) ? all : undefined;
+    });
     expect(new Set(notes).size).toBe(notes.length);
     expect(notes.filter((n) => n.includes(rev2) && n.startsWith('ReconciliationSucceeded'))).toHaveLength(1);
   });
