@@ -25,6 +25,7 @@ describe('manifests/finalizer-policy.yaml', () => {
   let repo: TestRepo;
   let shoal: Awaited<ReturnType<typeof startProxiedShoal>>;
   let o: ReturnType<typeof shoalObjects>;
+  let policyName: string;
   let bindingName: string;
   const kubectlOk = async (args: string[], input?: string) => {
     const r = await kubectlRaw(args, input);
@@ -40,16 +41,20 @@ describe('manifests/finalizer-policy.yaml', () => {
     if (policy?.kind !== 'MutatingAdmissionPolicy' || binding?.kind !== 'MutatingAdmissionPolicyBinding')
       throw new Error(`${POLICY_FILE} should hold a MutatingAdmissionPolicy and its binding`);
     expect(binding.spec.policyName).toBe(policy.metadata.name);
+    // Copies of their own names: the install test applies (and removes) the shipped objects.
+    policyName = `${policy.metadata.name}-${ns}`;
     bindingName = `${binding.metadata.name}-${ns}`;
+    const copy = { ...policy, metadata: { name: policyName } };
     const narrowed = {
       ...binding,
       metadata: { name: bindingName },
       spec: {
         ...binding.spec,
+        policyName,
         matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
       },
     };
-    await kubectlOk(['apply', '--server-side', '-f', '-'], `${stringify(policy)}---\n${stringify(narrowed)}`);
+    await kubectlOk(['apply', '--server-side', '-f', '-'], `${stringify(copy)}---\n${stringify(narrowed)}`);
     await waitFor('the policy enforced', async () => (await dryRunFinalizers(cp, ns)).includes(FINALIZER), {
       timeoutMs: 30_000,
     });
@@ -63,13 +68,19 @@ describe('manifests/finalizer-policy.yaml', () => {
     await repo?.remove();
     if (bindingName)
       await kubectlRaw(['delete', 'mutatingadmissionpolicybinding', bindingName, '--wait=false']);
+    if (policyName) await kubectlRaw(['delete', 'mutatingadmissionpolicy', policyName, '--wait=false']);
   });
 
   it('gives an AppGroup the finalizer as it is created, after any it already has, and only where bound', async () => {
     expect(await dryRunFinalizers(cp, ns)).toEqual([FINALIZER]);
     expect(await dryRunFinalizers(cp, ns, ['example.com/keep'])).toEqual(['example.com/keep', FINALIZER]);
     expect(await dryRunFinalizers(cp, ns, [FINALIZER])).toEqual([FINALIZER]);
-    // Outside the narrowed binding, groups are created as sent.
+    // Outside the narrowed binding, groups are created as sent (once the install test, running
+    // beside this file, has removed the shipped cluster-wide binding it applied).
+    await waitFor(
+      'default created as sent',
+      async () => (await dryRunFinalizers(cp, 'default')).length === 0,
+    );
     expect(await dryRunFinalizers(cp, 'default')).toEqual([]);
   });
 

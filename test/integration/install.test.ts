@@ -20,11 +20,23 @@ interface Container {
 }
 
 describe('kubectl apply -k manifests/', () => {
+  let admission = '';
   beforeAll(async () => {
     await kubectl('apply', '-k', join(root, 'manifests'));
+    // The finalizer policy mutates every AppGroup created anywhere: in this shared cluster the other
+    // files test Shoal's own finalizer patch (and finalizer-policy.test.ts binds its own copy), so
+    // it stays no longer than this look at it.
+    const objects =
+      'mutatingadmissionpolicy/shoal-appgroup-finalizer mutatingadmissionpolicybinding/shoal-appgroup-finalizer';
+    admission = await kubectl('get', ...objects.split(' '), '-o', 'name');
+    await kubectl('delete', ...objects.split(' '));
   });
 
-  it('installs the CRDs and the operator: namespace, service account, RBAC, Deployment, Service', async () => {
+  it('installs the CRDs, the finalizer policy and the operator: namespace, service account, RBAC, Deployment, Service', async () => {
+    expect(admission.trim().split('\n').sort()).toEqual([
+      'mutatingadmissionpolicy.admissionregistration.k8s.io/shoal-appgroup-finalizer',
+      'mutatingadmissionpolicybinding.admissionregistration.k8s.io/shoal-appgroup-finalizer',
+    ]);
     const deploy = await kube.get<{
       spec: {
         template: {
