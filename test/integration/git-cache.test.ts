@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,20 @@ describe('GitCache', () => {
     expect(left).toEqual([current.digest.replace('sha256:', '')]);
     expect(await cache.hasArtifact(current.digest)).toBe(true);
     expect(await cache.hasArtifact(old.digest)).toBe(false);
+  });
+
+  it('checks out exactly the tree, nested paths too, and a tree with no files (the two-step way)', async () => {
+    await repo.commit({ 'apps/one/cm.yaml': 'kind: ConfigMap\n', 'b.yaml': 'bee\n' }, 'nested');
+    const nested = await fetchHead();
+    expect(await readFile(join(nested.dir, 'apps/one/cm.yaml'), 'utf8')).toBe('kind: ConfigMap\n');
+    expect(await readFile(join(nested.dir, 'b.yaml'), 'utf8')).toBe('bee\n');
+    expect(await readdir(dirname(nested.dir))).not.toContainEqual(expect.stringMatching(/\.tmp-|\.index$/));
+    // No path matches '.' in an empty tree, so checkout refuses it and read-tree + checkout-index run.
+    await repo.git('rm', '-q', '-r', '--', '.');
+    await repo.git('commit', '-q', '-m', 'nothing left');
+    const empty = await fetchHead();
+    expect(empty.digest).not.toBe(nested.digest);
+    expect(await readdir(empty.dir)).toEqual([]);
   });
 });
 
