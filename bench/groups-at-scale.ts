@@ -1,15 +1,19 @@
 // 1,000 AppGroups of 10 objects each on 1–3 Shoal replicas: the cold start until all are Ready
 // against two floors measured in the same run through the same proxy — raw (one plain server-side
 // apply per object) and validated (a dry run, then the apply, per object: Shoal validates before its
-// first write) — each a plain concurrent loop; then resident memory and API requests per minute at
-// steady state, how long a change by hand takes to be reverted, and, with --replicas above 1, the
-// split of groups over the replicas and the handover after a SIGKILL of one. Shoal runs as its own
+// first write) — each a plain concurrent loop, and a third, the validated floor plus the writes and
+// watches of Shoal's product (writesFloor: owner labels, a status and an event per group, two
+// watches), which splits what Shoal's own code costs from what its product asks of the API server;
+// then resident memory and API requests per minute at steady state, how long a change by hand takes
+// to be reverted, and, with --replicas above 1, the split of groups over the replicas and the
+// handover after a SIGKILL of one. Shoal runs as its own
 // processes (`shoal run`), each reaching the API server through a counting proxy of its own
 // (test/support/fault-proxy.ts, one shared log).
 //
 //   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10] [--replicas 1]
 //     [--concurrency 4] [--interval 5m] [--window 120] [--drift-samples 30] [--json out.json]
-//     [--no-finalizer-policy] [--apiserver-profile DIR]   (then: go tool pprof -top kube-apiserver DIR/cold-start-*.pprof)
+//     [--no-finalizer-policy] [--no-writes-floor] [--writes-without labels,status,events,watches]
+//     [--floors-only] [--apiserver-profile DIR]   (then: go tool pprof -top kube-apiserver DIR/cold-start-*.pprof)
 
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,10 +22,21 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { buildOperator, OPERATOR_BUNDLE } from '../scripts/build-operator.ts';
+import type { AppGroup } from '../src/api/app-group.ts';
+import { KINDS } from '../src/api/group.ts';
+import { describeRef, refOf } from '../src/api/object-key.ts';
+import { entryOf } from '../src/diff/inventory.ts';
+import { objectHealth } from '../src/health/rules.ts';
+import { groupHealth } from '../src/health/summarize.ts';
 import { Kube, loadKubeConfig } from '../src/kube/client.ts';
+import { EventRecorder } from '../src/kube/events.ts';
+import { realClock } from '../src/runtime/clock.ts';
 import type { Lease } from '../src/runtime/leader-election.ts';
 import { mapLimit } from '../src/runtime/map-limit.ts';
 import { SHARD_ANNOTATIONS, SHARD_LABELS, shardOf } from '../src/runtime/shards.ts';
+import { formatRevision } from '../src/source/revision.ts';
+import { nextAppGroupStatus } from '../src/status/app-group-status.ts';
+import { statusRefOf } from '../src/status/write-status.ts';
 import { installFinalizerPolicy } from '../test/controlplane/control-plane.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
@@ -56,6 +71,14 @@ const { values } = parseArgs({
     sources: { type: 'boolean', default: false },
     /** Leave manifests/finalizer-policy.yaml out (a cluster before 1.36): Shoal patches each group's finalizer. */
     'no-finalizer-policy': { type: 'boolean', default: false },
+    /** Skip the third floor, the validated one plus the writes and watches of Shoal's product (writesFloor). */
+    'no-writes-floor': { type: 'boolean', default: false },
+    /**
+     * Parts the writes floor leaves out, to weigh each (comma-separated: labels, status, events,
+     * watches); with --floors-only, a run measures the floors and stops before Shoal starts.
+     */
+    'writes-without': { type: 'string', default: '' },
+    'floors-only': { type: 'boolean', default: false },
     /** Write the API server's CPU profiles (pprof) of the validated floor and of the cold start here. */
     'apiserver-profile': { type: 'string' },
   },
@@ -200,6 +223,151 @@ async function machineCpu(): Promise<number> {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
+/**
+ * The third floor: the validated floor plus what Shoal's product writes and watches beyond each
+ * object's own dry run and apply, as a plain loop shaped like Shoal's sync (groups at --concurrency,
+ * 8 requests in flight in each, every dry run of a group before its first apply): the two owner
+ * labels on every object (under floor.dev/, keys as long as shoal.dev/'s, so that Shoal's selector
+ * never matches them), one status patch per group with the status Shoal's own nextAppGroupStatus
+ * computes for a first sync, the events it asks for through Shoal's EventRecorder, and the two watches
+ * Shoal holds (a label-selected one on the objects, one on the groups), every event decoded. Shoal
+ * against this floor is its own overhead; this floor against the validated one is what the status,
+ * the events, the labels and the watches cost the API server. Its AppGroups are deleted afterwards,
+ * before Shoal starts; its ConfigMaps stay, so the cold start runs on a cluster 10,000 objects fuller.
+ */
+async function writesFloor(
+  viaProxy: Kube,
+  direct: Kube,
+  repo: { head(): Promise<string> },
+  proxy: FaultProxy,
+) {
+  const LABEL = { name: 'floor.dev/group-name', namespace: 'floor.dev/group-namespace' };
+  const without = new Set(values['writes-without'].split(',').filter(Boolean));
+  for (const part of without)
+    if (!['labels', 'status', 'events', 'watches'].includes(part))
+      throw new Error(`--writes-without: no part "${part}"`);
+  const nsOfW = (g: number) => `writes-${g % NAMESPACES}`;
+  for (let n = 0; n < NAMESPACES; n++)
+    await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `writes-${n}` } });
+  const groups = await mapLimit(
+    Array.from({ length: GROUPS }, (_, g) => g),
+    8,
+    (g) =>
+      direct.apply<AppGroup>({
+        apiVersion: 'shoal.dev/v1alpha1',
+        kind: 'AppGroup',
+        metadata: { name: groupName(g), namespace: nsOfW(g) },
+        spec: { sourceRef: { name: 'repo' }, path: `groups/${groupName(g)}` },
+      } as AppGroup),
+  );
+  const revision = formatRevision('main', await repo.head());
+  const events = new EventRecorder(viaProxy, {
+    clock: realClock,
+    instance: 'bench-floor',
+    dedupeWindowMs: 60_000,
+    log: () => {},
+  });
+  // Shoal's two watches, through the proxy; every event decoded and counted.
+  let seen = 0;
+  const count = () => {
+    seen++;
+  };
+  const watches = without.has('watches')
+    ? []
+    : [
+        viaProxy.informer('/api/v1/configmaps', 'v1', 'ConfigMap', {
+          labelSelector: without.has('labels') ? 'floor.dev/none' : LABEL.name,
+        }),
+        viaProxy.informer('/apis/shoal.dev/v1alpha1/appgroups', 'shoal.dev/v1alpha1', 'AppGroup'),
+      ];
+  for (const w of watches) {
+    w.on('add', count);
+    w.on('update', count);
+    await w.start();
+  }
+  const SSA = { fieldManager: 'bench-floor', force: true, dryRun: false };
+  const statusSizes: number[] = [];
+  const before = proxy.log.length;
+  const c0 = { ...(await serverCpu()), client: benchCpu(), machine: await machineCpu() };
+  seen = 0;
+  const t0 = performance.now();
+  await mapLimit(groups, Number(values.concurrency), async (group) => {
+    const g = Number(group.metadata.name?.slice(1));
+    const objects = Array.from({ length: OBJECTS }, (_, o) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: cmName(g, o),
+        namespace: nsOfW(g),
+        ...(without.has('labels')
+          ? {}
+          : { labels: { [LABEL.name]: groupName(g), [LABEL.namespace]: nsOfW(g) } }),
+      },
+      data: { v: 'from-git', o: String(o) },
+    }));
+    const startedAt = new Date();
+    await mapLimit(objects, 8, (o) => viaProxy.apply(o, { ...SSA, dryRun: true }));
+    const applied = await mapLimit(objects, 8, (o) => viaProxy.apply(o, SSA));
+    const next = nextAppGroupStatus({
+      previous: {},
+      generation: group.metadata.generation ?? 1,
+      startedAt,
+      now: new Date(),
+      revision,
+      counts: { created: OBJECTS, configured: 0, deleted: 0 },
+      inventory: objects.map((o) => entryOf(refOf(o), 'v1')),
+      health: groupHealth(
+        applied.map((a) => ({ name: describeRef(refOf(a)), health: objectHealth(a) })),
+        0,
+        300_000,
+      ),
+      adopted: [],
+      pruneSkipped: [],
+      invalidInventory: [],
+    });
+    statusSizes.push(JSON.stringify({ status: next.status }).length);
+    if (!without.has('status'))
+      await viaProxy.patchStatus(statusRefOf(KINDS.AppGroup.plural, group), next.status);
+    if (!without.has('events'))
+      for (const e of next.events) await events.emit(group, e.type, e.reason, e.message);
+  });
+  // The last status patches' watch events, as Shoal's cold start ends at the last group's Ready.
+  const expected =
+    watches.length === 0
+      ? 0
+      : GROUPS * (without.has('labels') ? 0 : OBJECTS) + (without.has('status') ? 0 : GROUPS);
+  await waitFor('the writes floor watched', async () => seen >= expected, {
+    timeoutMs: 120_000,
+    intervalMs: 10,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const c1 = { ...(await serverCpu()), client: benchCpu(), machine: await machineCpu() };
+  const requestsByKind: Record<string, number> = {};
+  for (const r of proxy.log.slice(before))
+    requestsByKind[requestKey(r)] = (requestsByKind[requestKey(r)] ?? 0) + 1;
+  for (const w of watches) await w.stop();
+  await mapLimit(groups, 8, (group) => direct.delete(group));
+  await waitFor(
+    "the writes floor's groups deleted",
+    async () => (await direct.list('shoal.dev/v1alpha1', 'AppGroup', {})).items.length === 0,
+    { timeoutMs: 120_000, intervalMs: 200 },
+  );
+  return {
+    seconds,
+    cpu: {
+      apiserver: c1.apiserver - c0.apiserver,
+      etcd: c1.etcd - c0.etcd,
+      clientAndProxy: c1.client - c0.client,
+      machine: c1.machine - c0.machine,
+    },
+    requestsByKind,
+    statusBytes: percentile(statusSizes, 50),
+  };
+}
+
+/** Thrown after the floors with --floors-only. */
+class FloorsDone extends Error {}
+
 const LEASE_ID = 'shoal-bench';
 const operators: { process: ReturnType<typeof shoalProcess>; port: number; pid: number }[] = [];
 const extraProxies: FaultProxy[] = [];
@@ -303,6 +471,21 @@ try {
     machine: vCpu1.machine - vCpu0.machine,
   };
   say(`floors: raw ${floorSeconds.toFixed(1)} s, validated ${validatedSeconds.toFixed(1)} s`);
+  const writes = values['no-writes-floor'] ? undefined : await writesFloor(viaProxy, direct, repo, proxy);
+  if (writes) say(`floors: with Shoal's writes ${writes.seconds.toFixed(1)} s`);
+  if (values['floors-only']) {
+    const floors = {
+      floorSeconds,
+      validatedFloorSeconds: validatedSeconds,
+      validatedFloorCpuSeconds: validatedCpu,
+      writes,
+    };
+    if (values.json) await writeFile(values.json, JSON.stringify(floors, null, 2));
+    process.stdout.write(`${JSON.stringify(floors, null, 2)}\n`);
+    await proxy.close();
+    await repo.remove();
+    throw new FloorsDone();
+  }
 
   // As installed (manifests/): AppGroups get the finalizer from the API server as they are created.
   if (!values['no-finalizer-policy'])
@@ -401,6 +584,14 @@ try {
     // Every process on the machine (git and other children of Shoal's are not in its own figure).
     machine: cpu1.machine - cpu0.machine,
   };
+  // The size of the status Shoal wrote, beside the writes floor's (the same computation, so ~equal).
+  const sample = await direct.get<AppGroup>({
+    apiVersion: 'shoal.dev/v1alpha1',
+    kind: 'AppGroup',
+    namespace: nsOf(0),
+    name: groupName(0),
+  });
+  const shoalStatusBytes = JSON.stringify({ status: sample?.status }).length;
   say(
     `cold start: all ${GROUPS} Ready after ${coldSeconds.toFixed(1)} s (${coldRequests.length} API requests)`,
   );
@@ -473,6 +664,17 @@ try {
       validatedFloorCpuSeconds: validatedCpu,
       ratio: coldSeconds / floorSeconds,
       ratioToValidated: coldSeconds / validatedSeconds,
+      ...(writes
+        ? {
+            writesFloorSeconds: writes.seconds,
+            writesFloorCpuSeconds: writes.cpu,
+            writesFloorRequestsByKind: writes.requestsByKind,
+            writesFloorStatusBytes: writes.statusBytes,
+            shoalStatusBytes,
+            ratioToWrites: coldSeconds / writes.seconds,
+            writesOverValidated: writes.seconds / validatedSeconds,
+          }
+        : {}),
       requests: coldRequests.length,
       floorRequests: all.length,
       cpuSeconds: cpu,
@@ -514,7 +716,12 @@ try {
   process.stdout.write(
     `${GROUPS} groups x ${OBJECTS} objects on ${REPLICAS} replica(s): cold start ${coldSeconds.toFixed(1)} s vs ` +
       `raw floor ${floorSeconds.toFixed(1)} s (${result.coldStart.ratio.toFixed(2)}x), validated floor ` +
-      `${validatedSeconds.toFixed(1)} s (${result.coldStart.ratioToValidated.toFixed(2)}x); steady state ` +
+      `${validatedSeconds.toFixed(1)} s (${result.coldStart.ratioToValidated.toFixed(2)}x)` +
+      (writes
+        ? `, floor with Shoal's writes ${writes.seconds.toFixed(1)} s (${(coldSeconds / writes.seconds).toFixed(2)}x; ` +
+          `${(writes.seconds / validatedSeconds).toFixed(2)}x the validated floor)`
+        : '') +
+      `; steady state ` +
       `${result.steadyState.rssMiB.map((r) => r.mean.toFixed(0)).join('/')} MiB RSS, ${perMinute.toFixed(0)} API requests/min for ` +
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s\n`,
@@ -523,6 +730,9 @@ try {
   await Promise.race([Promise.all(operators.map((o) => o.process.exit)), sleep(20_000)]);
   for (const p of [proxy, ...extraProxies]) await p.close();
   await repo.remove();
+} catch (err) {
+  // --floors-only ends here, through the same clean-up.
+  if (!(err instanceof FloorsDone)) throw err;
 } finally {
   for (const o of operators) await o.process.kill();
   await cluster.stop();
