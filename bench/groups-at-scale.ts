@@ -118,6 +118,45 @@ const requestKey = (r: ProxiedRequest) => {
   return `${verb} ${resource}${sub}${dry}`;
 };
 
+/** Requests counted by kind (requestKey), most first, each count times `scale`. */
+const byKind = (reqs: ProxiedRequest[], scale: number) =>
+  Object.fromEntries(
+    Object.entries(
+      reqs.reduce<Record<string, number>>((acc, r) => {
+        const k = requestKey(r);
+        acc[k] = (acc[k] ?? 0) + 1;
+        return acc;
+      }, {}),
+    )
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => [k, Math.round(n * scale * 10) / 10]),
+  );
+
+/** The floors' server-side apply. */
+const SSA = { fieldManager: 'bench-floor', force: true, dryRun: false };
+
+/** Object `o` of group `g` as a floor applies it, in the floor's namespaces `<prefix>-<n>`. */
+const floorObject = (prefix: string, g: number, o: number, labels?: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: cmName(g, o), namespace: `${prefix}-${g % NAMESPACES}`, ...(labels ? { labels } : {}) },
+  data: { v: 'from-git', o: String(o) },
+});
+
+/** The AppGroups g0000… of the repository's directories, in `namespaceOf(g)`, 8 at a time. */
+const applyGroups = (kube: Kube, namespaceOf: (g: number) => string, spec: Record<string, unknown> = {}) =>
+  mapLimit(
+    Array.from({ length: GROUPS }, (_, g) => g),
+    8,
+    (g) =>
+      kube.apply<AppGroup>({
+        apiVersion: 'shoal.dev/v1alpha1',
+        kind: 'AppGroup',
+        metadata: { name: groupName(g), namespace: namespaceOf(g) },
+        spec: { sourceRef: { name: 'repo' }, path: `groups/${groupName(g)}`, ...spec },
+      } as AppGroup),
+  );
+
 /** CPU seconds this process (the floors' loop, the proxies) has used. */
 const benchCpu = () => {
   const u = process.cpuUsage();
@@ -247,19 +286,7 @@ async function writesFloor(
     if (!['labels', 'status', 'events', 'watches'].includes(part))
       throw new Error(`--writes-without: no part "${part}"`);
   const nsOfW = (g: number) => `writes-${g % NAMESPACES}`;
-  for (let n = 0; n < NAMESPACES; n++)
-    await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `writes-${n}` } });
-  const groups = await mapLimit(
-    Array.from({ length: GROUPS }, (_, g) => g),
-    8,
-    (g) =>
-      direct.apply<AppGroup>({
-        apiVersion: 'shoal.dev/v1alpha1',
-        kind: 'AppGroup',
-        metadata: { name: groupName(g), namespace: nsOfW(g) },
-        spec: { sourceRef: { name: 'repo' }, path: `groups/${groupName(g)}` },
-      } as AppGroup),
-  );
+  const groups = await applyGroups(direct, nsOfW);
   const revision = formatRevision('main', await repo.head());
   const events = new EventRecorder(viaProxy, {
     clock: realClock,
@@ -272,20 +299,16 @@ async function writesFloor(
   const count = () => {
     seen++;
   };
-  const watches = without.has('watches')
-    ? []
-    : [
-        viaProxy.informer('/api/v1/configmaps', 'v1', 'ConfigMap', {
-          labelSelector: without.has('labels') ? 'floor.dev/none' : LABEL.name,
-        }),
-        viaProxy.informer('/apis/shoal.dev/v1alpha1/appgroups', 'shoal.dev/v1alpha1', 'AppGroup'),
-      ];
-  for (const w of watches) {
-    w.on('add', count);
-    w.on('update', count);
-    await w.start();
+  const watches: { stop(): Promise<void> }[] = [];
+  if (!without.has('watches')) {
+    const objects = viaProxy.informer('/api/v1/configmaps', 'v1', 'ConfigMap', {
+      labelSelector: without.has('labels') ? 'floor.dev/none' : LABEL.name,
+    });
+    objects.on('add', count);
+    objects.on('update', count);
+    await objects.start();
+    watches.push(objects, await watchAppGroups(viaProxy, count));
   }
-  const SSA = { fieldManager: 'bench-floor', force: true, dryRun: false };
   const statusSizes: number[] = [];
   const before = proxy.log.length;
   const c0 = { ...(await serverCpu()), client: benchCpu(), machine: await machineCpu() };
@@ -293,18 +316,10 @@ async function writesFloor(
   const t0 = performance.now();
   await mapLimit(groups, Number(values.concurrency), async (group) => {
     const g = Number(group.metadata.name?.slice(1));
-    const objects = Array.from({ length: OBJECTS }, (_, o) => ({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: cmName(g, o),
-        namespace: nsOfW(g),
-        ...(without.has('labels')
-          ? {}
-          : { labels: { [LABEL.name]: groupName(g), [LABEL.namespace]: nsOfW(g) } }),
-      },
-      data: { v: 'from-git', o: String(o) },
-    }));
+    const labels = { [LABEL.name]: groupName(g), [LABEL.namespace]: nsOfW(g) };
+    const objects = Array.from({ length: OBJECTS }, (_, o) =>
+      floorObject('writes', g, o, without.has('labels') ? undefined : labels),
+    );
     const startedAt = new Date();
     await mapLimit(objects, 8, (o) => viaProxy.apply(o, { ...SSA, dryRun: true }));
     const applied = await mapLimit(objects, 8, (o) => viaProxy.apply(o, SSA));
@@ -342,9 +357,7 @@ async function writesFloor(
   });
   const seconds = (performance.now() - t0) / 1000;
   const c1 = { ...(await serverCpu()), client: benchCpu(), machine: await machineCpu() };
-  const requestsByKind: Record<string, number> = {};
-  for (const r of proxy.log.slice(before))
-    requestsByKind[requestKey(r)] = (requestsByKind[requestKey(r)] ?? 0) + 1;
+  const requestsByKind = byKind(proxy.log.slice(before), 1);
   for (const w of watches) await w.stop();
   await mapLimit(groups, 8, (group) => direct.delete(group));
   await waitFor(
@@ -433,20 +446,13 @@ try {
   // The floors: the same objects, concurrently, through the proxy: raw (one server-side apply each)
   // and validated (a dry run, then the apply, each), into namespaces of their own.
   for (let n = 0; n < NAMESPACES; n++) {
-    for (const prefix of ['floor', 'validated', 'bench'])
+    for (const prefix of ['floor', 'validated', 'writes', 'bench'])
       await direct.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${prefix}-${n}` } });
   }
   const all = Array.from(
     { length: GROUPS * OBJECTS },
     (_, i) => [Math.floor(i / OBJECTS), i % OBJECTS] as const,
   );
-  const floorObject = (prefix: string, g: number, o: number) => ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: cmName(g, o), namespace: `${prefix}-${g % NAMESPACES}` },
-    data: { v: 'from-git', o: String(o) },
-  });
-  const SSA = { fieldManager: 'bench-floor', force: true, dryRun: false };
   say(`floors: ${all.length} objects with ${values['floor-concurrency']} concurrent requests`);
   const f0 = performance.now();
   await mapLimit(all, Number(values['floor-concurrency']), ([g, o]) =>
@@ -501,17 +507,7 @@ try {
       spec: { url: repo.url, interval: '1m' },
     });
   }
-  await mapLimit(
-    Array.from({ length: GROUPS }, (_, g) => g),
-    8,
-    (g) =>
-      direct.apply({
-        apiVersion: 'shoal.dev/v1alpha1',
-        kind: 'AppGroup',
-        metadata: { name: groupName(g), namespace: nsOf(g) },
-        spec: { sourceRef: { name: 'repo' }, path: `groups/${groupName(g)}`, interval: values.interval },
-      }),
-  );
+  await applyGroups(direct, nsOf, { interval: values.interval });
 
   const readiness = await watchReadiness(direct, GROUPS);
   say(`starting ${REPLICAS} shoal run (concurrency ${values.concurrency}) against ${GROUPS} groups`);
@@ -624,18 +620,6 @@ try {
     REPLICAS === 1 ? GROUPS : sumMetric(text, 'shoal_shard_groups'),
   );
   const perMinute = (steady.length / windowS) * 60;
-  const byKind = (reqs: ProxiedRequest[], scale: number) =>
-    Object.fromEntries(
-      Object.entries(
-        reqs.reduce<Record<string, number>>((acc, r) => {
-          const k = requestKey(r);
-          acc[k] = (acc[k] ?? 0) + 1;
-          return acc;
-        }, {}),
-      )
-        .sort((a, b) => b[1] - a[1])
-        .map(([k, n]) => [k, Math.round(n * scale * 10) / 10]),
-    );
 
   // Drift: a change by hand (another field manager) to a random managed object, until reverted.
   const drift: number[] = [];
