@@ -77,6 +77,7 @@ export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server:
                 key: keyOf(s),
                 namespace: s.metadata.namespace ?? '',
                 url: s.spec.url,
+                ...(s.spec.ref ? { ref: s.spec.ref } : {}),
                 ...(s.spec.webhookSecretRef ? { webhookSecretName: s.spec.webhookSecretRef.name } : {}),
               })),
             token,

@@ -148,6 +148,30 @@ describe('push webhooks', () => {
     expect(await lsRemotes()).toBe(before);
   });
 
+  it('triggers only the sources whose branch or tag the push moved, and answers 200 to the rest', async () => {
+    const before = await lsRemotes();
+    const ignored = () =>
+      scrapeMetric(shoal.metricsUrl, 'shoal_webhook_requests_total', 'provider="github",result="ignored"');
+    const ignoredBefore = await ignored();
+    const revision = (await o.getSource('repo'))?.status?.artifact?.revision;
+    const commit = await repo.commit({
+      'apps/e.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e}\n',
+    });
+    const push = (ref: string): Signed => {
+      const body = JSON.stringify({ ref, repository: { clone_url: repo.url } });
+      return { body, headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmac(body)}` } };
+    };
+    // The source follows main (it names no ref): a feature branch or a tag does not move it.
+    expect(await post('github', push('refs/heads/feature'))).toBe(200);
+    expect(await post('github', push('refs/tags/v9'))).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await lsRemotes()).toBe(before);
+    expect((await o.getSource('repo'))?.status?.artifact?.revision).toBe(revision);
+    expect(await ignored()).toBe(ignoredBefore + 2);
+    expect(await post('github', push('refs/heads/main'))).toBe(202);
+    await o.sourceAt('repo', commit, 10_000);
+  });
+
   it('checks the declared body size before reading it', async () => {
     const url = new URL(shoal.webhookUrl);
     const answer = await new Promise<string>((resolve, reject) => {

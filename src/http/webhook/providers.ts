@@ -10,6 +10,11 @@ export interface Provider {
   isPing(headers: Headers, payload: Record<string, unknown>): boolean;
   /** Every URL by which the payload names the repository. */
   repositoryUrls(payload: Record<string, unknown>): string[];
+  /**
+   * The full names of the refs the push moved (`refs/heads/main`, `refs/tags/v1.2.0`); empty when the
+   * payload does not say, and then every source of the repository is triggered.
+   */
+  pushedRefs(payload: Record<string, unknown>): string[];
 }
 
 const header = (h: Headers, name: string): string | undefined => {
@@ -47,6 +52,32 @@ function strings(payload: unknown, paths: string[]): string[] {
   return paths.map((p) => get(payload, p)).filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 
+const KIND_PREFIX: Record<string, string> = { branch: 'refs/heads/', tag: 'refs/tags/' };
+
+/**
+ * `ref` as GitHub, GitLab, Gitea and Forgejo send it: a full ref name in a push, or a short name with
+ * `ref_type` (branch or tag) in a create or delete event.
+ */
+function refField(p: Record<string, unknown>): string[] {
+  const ref = p.ref;
+  if (typeof ref !== 'string' || ref.length === 0) return [];
+  if (ref.startsWith('refs/')) return [ref];
+  const prefix = typeof p.ref_type === 'string' ? KIND_PREFIX[p.ref_type] : undefined;
+  return prefix ? [prefix + ref] : [];
+}
+
+/** Bitbucket Cloud's `push.changes[]`, each with the ref after (`new`) or, when deleted, before (`old`). */
+function bitbucketRefs(p: Record<string, unknown>): string[] {
+  const changes = get(p, 'push.changes');
+  if (!Array.isArray(changes)) return [];
+  return changes.flatMap((c) => {
+    const ref = get(c, 'new') ?? get(c, 'old');
+    const name = get(ref, 'name');
+    const prefix = KIND_PREFIX[String(get(ref, 'type'))];
+    return typeof name === 'string' && name.length > 0 && prefix ? [prefix + name] : [];
+  });
+}
+
 export type ProviderName = 'github' | 'gitlab' | 'gitea' | 'bitbucket' | 'generic';
 
 export const PROVIDERS: Record<ProviderName, Provider> = {
@@ -55,6 +86,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
     isPing: (h) => header(h, 'x-github-event') === 'ping',
     repositoryUrls: (p) =>
       strings(p, ['repository.clone_url', 'repository.ssh_url', 'repository.git_url', 'repository.html_url']),
+    pushedRefs: refField,
   },
   gitlab: {
     verify: (h, _body, token) => {
@@ -72,6 +104,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
         'repository.homepage',
         'repository.url',
       ]),
+    pushedRefs: refField,
   },
   gitea: {
     verify: (h, body, token) => {
@@ -80,6 +113,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
     },
     isPing: (h) => (header(h, 'x-gitea-event') ?? header(h, 'x-forgejo-event')) === 'ping',
     repositoryUrls: (p) => strings(p, ['repository.clone_url', 'repository.ssh_url', 'repository.html_url']),
+    pushedRefs: refField,
   },
   bitbucket: {
     verify: verifyPrefixedHmac('x-hub-signature'),
@@ -90,11 +124,13 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
       if (typeof full === 'string') urls.push(`https://bitbucket.org/${full}`);
       return urls;
     },
+    pushedRefs: bitbucketRefs,
   },
   generic: {
     verify: verifyPrefixedHmac('x-signature-256'),
     isPing: (h) => header(h, 'x-event') === 'ping',
     repositoryUrls: (p) => strings(p, ['repository.url', 'repository.clone_url', 'url']),
+    pushedRefs: refField,
   },
 };
 

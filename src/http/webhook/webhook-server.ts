@@ -1,20 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { GitRef } from '../../api/git-source.ts';
 import type { Log } from '../../runtime/logger.ts';
 import { parseAddr } from '../health-server.ts';
 import { normalizeRepoUrl } from './normalize-url.ts';
 import { providerOf } from './providers.ts';
+import { pushMoves } from './pushed-refs.ts';
 
-/** A GitSource as the receiver sees it: its queue key, URL and webhook secret. */
+/** A GitSource as the receiver sees it: its queue key, URL, the ref it follows and webhook secret. */
 export interface WebhookTarget {
   key: string;
   namespace: string;
   url: string;
+  ref?: GitRef;
   webhookSecretName?: string;
 }
 
 export type WebhookResult =
   | 'accepted'
   | 'ping'
+  | 'ignored'
   | 'unauthorized'
   | 'not_found'
   | 'too_large'
@@ -63,6 +67,7 @@ export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
 const STATUS: Record<WebhookResult, number> = {
   accepted: 202,
   ping: 200,
+  ignored: 200,
   unauthorized: 401,
   not_found: 404,
   too_large: 413,
@@ -97,7 +102,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 /**
  * The push webhook receiver: `POST /hooks/<provider>` for github, gitlab, gitea, bitbucket and
  * generic. It routes by the repository URL in the payload to every matching GitSource, verifies the
- * signature against each source's webhook secret in constant time, and only enqueues: the revision
+ * signature against each source's webhook secret in constant time, and only enqueues the sources
+ * whose ref the push may have moved (all of them when the payload names no ref): the revision
  * always comes from `git fetch`. Every request is answered; no exception escapes a request.
  */
 export function startWebhookServer(
@@ -148,8 +154,12 @@ export function startWebhookServer(
       }
       if (verified.length === 0) return 'unauthorized';
       if (provider.isPing(req.headers, p)) return 'ping';
+      // A push to a branch or tag that no verified source follows moves none of them.
+      const pushed = provider.pushedRefs(p);
+      const moved = verified.filter((s) => pushMoves(s.ref, pushed));
+      if (moved.length === 0) return 'ignored';
       try {
-        await Promise.all(verified.map((s) => deps.enqueue(s)));
+        await Promise.all(moved.map((s) => deps.enqueue(s)));
       } catch (err) {
         deps.log({
           level: 'warn',

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { normalizeRepoUrl } from '../../../src/http/webhook/normalize-url.ts';
 import { PROVIDERS, safeEqual } from '../../../src/http/webhook/providers.ts';
+import { pushMoves } from '../../../src/http/webhook/pushed-refs.ts';
 
 describe('normalizeRepoUrl', () => {
   it.each([
@@ -54,6 +55,32 @@ describe('providers', () => {
     expect(PROVIDERS.github.repositoryUrls({ repository: null })).toEqual([]);
   });
 
+  it('finds the refs a push moved in each payload format', () => {
+    expect(PROVIDERS.github.pushedRefs({ ref: 'refs/heads/main' })).toEqual(['refs/heads/main']);
+    // A create or delete event names the ref short, with its kind.
+    expect(PROVIDERS.github.pushedRefs({ ref: 'v2', ref_type: 'tag' })).toEqual(['refs/tags/v2']);
+    expect(PROVIDERS.gitea.pushedRefs({ ref: 'dev', ref_type: 'branch' })).toEqual(['refs/heads/dev']);
+    expect(PROVIDERS.gitlab.pushedRefs({ object_kind: 'tag_push', ref: 'refs/tags/v1' })).toEqual([
+      'refs/tags/v1',
+    ]);
+    expect(
+      PROVIDERS.bitbucket.pushedRefs({
+        push: {
+          changes: [
+            { new: { type: 'branch', name: 'main' }, old: { type: 'branch', name: 'main' } },
+            { new: null, old: { type: 'tag', name: 'v0' } },
+            { new: { type: 'named_branch', name: 'x' } },
+          ],
+        },
+      }),
+    ).toEqual(['refs/heads/main', 'refs/tags/v0']);
+    expect(PROVIDERS.generic.pushedRefs({ repository: { url: 'u' } })).toEqual([]);
+    // What names no ref, or names it in no known way, is no filter.
+    expect(PROVIDERS.github.pushedRefs({ ref: 'main' })).toEqual([]);
+    expect(PROVIDERS.github.pushedRefs({ ref: 42 })).toEqual([]);
+    expect(PROVIDERS.bitbucket.pushedRefs({ push: { changes: 'x' } })).toEqual([]);
+  });
+
   it('recognises pings', () => {
     expect(PROVIDERS.github.isPing({ 'x-github-event': 'ping' }, {})).toBe(true);
     expect(PROVIDERS.github.isPing({ 'x-github-event': 'push' }, {})).toBe(false);
@@ -65,4 +92,25 @@ describe('providers', () => {
     expect(safeEqual('abc', 'abd')).toBe(false);
     expect(safeEqual('abc', 'abcd')).toBe(false);
   });
+});
+
+describe('pushMoves', () => {
+  const main = ['refs/heads/main'];
+  it.each([
+    [undefined, main, true],
+    [undefined, ['refs/heads/dev'], false],
+    [{ branch: 'dev' }, ['refs/heads/dev'], true],
+    [{ branch: 'dev' }, ['refs/heads/develop', 'refs/tags/dev'], false],
+    [{ branch: 'dev', commit: 'a'.repeat(40) }, ['refs/heads/dev'], true],
+    [{ branch: 'dev', commit: 'a'.repeat(40) }, main, false],
+    [{ tag: 'v1' }, ['refs/tags/v1'], true],
+    [{ tag: 'v1' }, ['refs/tags/v10', 'refs/heads/v1'], false],
+    [{ semver: '^1' }, ['refs/tags/anything'], true],
+    [{ semver: '^1' }, main, false],
+    // A commit alone may be what the push brings; a push that names nothing may move anything.
+    [{ commit: 'a'.repeat(40) }, main, true],
+    [{ branch: 'dev' }, [], true],
+  ] as const)('%o after a push of %o: %s', (ref, pushed, expected) =>
+    expect(pushMoves(ref, pushed)).toBe(expected),
+  );
 });
