@@ -107,28 +107,39 @@ export class GitCache {
     return { timeoutMs, signal: expired.signal, cancel };
   }
 
-  #git(
+  /**
+   * Runs `use` with a simple-git bound to `baseDir`, this call's environment and its time limit, whose
+   * timer ends with `use` (it would otherwise hold the instance for the whole timeout).
+   */
+  async #withGit<T>(
     baseDir: string,
     call: GitCallOptions,
+    use: (git: SimpleGit) => Promise<T>,
     extraEnv: Record<string, string> = {},
     stop?: AbortSignal,
-  ): SimpleGit {
+  ): Promise<T> {
     const env = this.#env(call, extraEnv);
     // simple-git's environment guard drops ambient variables that change git's behaviour; the ones
     // set here are allowed by name, and its unsafe-option guard is opened only for the credential
     // mechanisms this call uses (values Shoal wrote, never text from a repository or a spec).
-    const { timeoutMs, signal } = this.#deadline(call);
-    return simpleGit({
-      baseDir,
-      binary: GIT_GROUP,
-      abort: stop ? AbortSignal.any([signal, stop]) : signal,
-      timeout: { block: timeoutMs },
-      allowEnvironment: Object.keys(env),
-      unsafe: {
-        ...('GIT_CONFIG_COUNT' in env ? { allowUnsafeConfigEnvCount: true } : {}),
-        ...('GIT_SSH_COMMAND' in env ? { allowUnsafeSshCommand: true } : {}),
-      },
-    }).env(env);
+    const { timeoutMs, signal, cancel } = this.#deadline(call);
+    try {
+      return await use(
+        simpleGit({
+          baseDir,
+          binary: GIT_GROUP,
+          abort: stop ? AbortSignal.any([signal, stop]) : signal,
+          timeout: { block: timeoutMs },
+          allowEnvironment: Object.keys(env),
+          unsafe: {
+            ...('GIT_CONFIG_COUNT' in env ? { allowUnsafeConfigEnvCount: true } : {}),
+            ...('GIT_SSH_COMMAND' in env ? { allowUnsafeSshCommand: true } : {}),
+          },
+        }).env(env),
+      );
+    } finally {
+      cancel();
+    }
   }
 
   /**
@@ -212,7 +223,9 @@ export class GitCache {
     const result = this.#timed('ls-remote', async () => {
       await mkdir(join(this.#opts.root, 'home'), { recursive: true });
       try {
-        return parseLsRemote(await this.#git(this.#opts.root, call).listRemote(['--', url, ...patterns]));
+        return parseLsRemote(
+          await this.#withGit(this.#opts.root, call, (git) => git.listRemote(['--', url, ...patterns])),
+        );
       } catch (err) {
         const { reason, message } = classifyGitError(err);
         throw new ReconcileError(reason, `git ls-remote failed: ${message}`, { cause: err });
@@ -261,9 +274,8 @@ export class GitCache {
     if (known && (await this.hasArtifact(known.digest))) return known;
     return this.#withLock(mirror, async () => {
       await mkdir(mirror, { recursive: true });
-      const git = this.#git(mirror, call);
       if (!(await exists(join(mirror, 'HEAD'))))
-        await git.init(true).catch((err: unknown) => this.#failed(err));
+        await this.#withGit(mirror, call, (git) => git.init(true)).catch((err: unknown) => this.#failed(err));
       const now = new Date();
       await utimes(mirror, now, now);
       // What the mirror held before: a revision refused for its size leaves it exactly so.
@@ -298,9 +310,12 @@ export class GitCache {
     revision: ResolvedRevision,
     call: GitCallOptions,
   ): Promise<string> {
-    const git = this.#git(mirror, call);
     // An empty commit: the tip of remoteRef, not asked for first (a push said it moved).
-    const have = revision.commit ? await git.raw(['cat-file', '-t', revision.commit]).catch(() => '') : '';
+    const have = revision.commit
+      ? await this.#withGit(mirror, call, (git) => git.raw(['cat-file', '-t', revision.commit])).catch(
+          () => '',
+        )
+      : '';
     if (have.trim() === 'commit') return revision.commit;
     const cap = this.#opts.limits.maxTotalBytes;
     const stop = new AbortController();
@@ -318,38 +333,9 @@ export class GitCache {
     };
     watch();
     try {
-      return await this.#timed('fetch', async () => {
-        const fetching = this.#git(mirror, call, {}, stop.signal);
-        // Every fetched object stays in its pack (none is unpacked loose), so a refused fetch is undone
-        // by removing the packs it added.
-        const args = [
-          '-c',
-          'fetch.unpackLimit=1',
-          'fetch',
-          '--depth=1',
-          '--no-tags',
-          '--no-recurse-submodules',
-          '--',
-          url,
-        ];
-        if (!revision.remoteRef) {
-          await fetching.raw([...args, revision.commit]);
-          return revision.commit;
-        }
-        // The tip may have moved since ls-remote: the fetched commit is the revision.
-        const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
-        await fetching.raw([...args, `+${revision.remoteRef}:${local}`]);
-        // A branch's fetched tip, from FETCH_HEAD (one process fewer); rev-parse peels tags.
-        if (revision.remoteRef.startsWith('refs/heads/')) {
-          const head = /^([0-9a-f]{40})\t/.exec(
-            await readFile(join(mirror, 'FETCH_HEAD'), 'utf8').catch(() => ''),
-          );
-          if (head?.[1]) return head[1];
-        }
-        return (
-          await fetching.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])
-        ).trim();
-      });
+      return await this.#timed('fetch', () =>
+        this.#withGit(mirror, call, (git) => this.#fetchRef(git, mirror, url, revision), {}, stop.signal),
+      );
     } catch (err) {
       if (over !== undefined) {
         throw new ReconcileError(
@@ -364,12 +350,49 @@ export class GitCache {
     }
   }
 
+  /** The fetch itself, and the commit it brought. */
+  async #fetchRef(
+    fetching: SimpleGit,
+    mirror: string,
+    url: string,
+    revision: ResolvedRevision,
+  ): Promise<string> {
+    // Every fetched object stays in its pack (none is unpacked loose), so a refused fetch is undone
+    // by removing the packs it added.
+    const args = [
+      '-c',
+      'fetch.unpackLimit=1',
+      'fetch',
+      '--depth=1',
+      '--no-tags',
+      '--no-recurse-submodules',
+      '--',
+      url,
+    ];
+    if (!revision.remoteRef) {
+      await fetching.raw([...args, revision.commit]);
+      return revision.commit;
+    }
+    // The tip may have moved since ls-remote: the fetched commit is the revision.
+    const local = `refs/shoal/${revision.remoteRef.replace(/^refs\//, '')}`;
+    await fetching.raw([...args, `+${revision.remoteRef}:${local}`]);
+    // A branch's fetched tip, from FETCH_HEAD (one process fewer); rev-parse peels tags.
+    if (revision.remoteRef.startsWith('refs/heads/')) {
+      const head = /^([0-9a-f]{40})\t/.exec(
+        await readFile(join(mirror, 'FETCH_HEAD'), 'utf8').catch(() => ''),
+      );
+      if (head?.[1]) return head[1];
+    }
+    return (await fetching.raw(['rev-parse', '--verify', '--end-of-options', `${local}^{commit}`])).trim();
+  }
+
   async #materialize(mirror: string, call: GitCallOptions, commit: string): Promise<FetchedArtifact> {
-    const git = this.#git(mirror, call);
-    const [sized, commitTime] = await Promise.all([
-      git.raw(['ls-tree', '-r', '-l', '--full-tree', commit]),
-      git.raw(['show', '-s', '--format=%cI', commit]),
-    ]);
+    const [sized, commitTime] = await this.#withGit(mirror, call, (git) =>
+      Promise.all([
+        git.raw(['ls-tree', '-r', '-l', '--full-tree', commit]),
+        git.raw(['show', '-s', '--format=%cI', commit]),
+      ]),
+    );
     const listing = checkLimits(sized, this.#opts.limits);
     const digest = `sha256:${hex(listing)}`;
     const dir = this.artifactDir(digest);
@@ -387,9 +410,15 @@ export class GitCache {
       // Reads the tree into the temporary index and writes it out: one process. An empty tree (no
       // path matches '.') takes the two-step way.
       await this.#runQuiet(mirror, call, env, ['checkout', '--force', commit, '--', '.']).catch(async () => {
-        const g = this.#git(mirror, call, env);
-        await g.raw(['read-tree', commit]);
-        await g.raw(['checkout-index', '--all', '--force']);
+        await this.#withGit(
+          mirror,
+          call,
+          async (g) => {
+            await g.raw(['read-tree', commit]);
+            await g.raw(['checkout-index', '--all', '--force']);
+          },
+          env,
+        );
       });
       await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
         // Another fetch of the same tree won the race: its directory is as good as ours.

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { realClock } from '../../src/runtime/clock.ts';
 import { NO_CREDENTIALS } from '../../src/source/credentials.ts';
 import { DEFAULT_SOURCE_LIMITS, GitCache } from '../../src/source/git-cache.ts';
 import { parseLsRemote, resolveRevision } from '../../src/source/revision.ts';
@@ -63,6 +64,48 @@ describe('GitCache', () => {
     expect(left).toEqual([current.digest.replace('sha256:', '')]);
     expect(await cache.hasArtifact(current.digest)).toBe(true);
     expect(await cache.hasArtifact(old.digest)).toBe(false);
+  });
+
+  it('leaves no timer behind: the deadline of each git call ends with the call', async () => {
+    let live = 0;
+    const timersRoot = await mkdtemp(join(tmpdir(), 'git-timers-'));
+    const counting = new GitCache({
+      root: timersRoot,
+      policy: { allowFileUrls: true, allowInsecureHttp: false },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      limits: DEFAULT_SOURCE_LIMITS,
+      lsRemoteShareMs: 0,
+      clock: {
+        now: () => realClock.now(),
+        after: (ms, fn) => {
+          live++;
+          let done = false;
+          const end = () => {
+            if (!done) live--;
+            done = true;
+          };
+          const cancel = realClock.after(ms, () => {
+            end();
+            fn();
+          });
+          return () => {
+            end();
+            cancel();
+          };
+        },
+      },
+    });
+    await repo.commit({ 'timers.yaml': 'kind: ConfigMap\n' }, 'a commit the new cache must fetch');
+    const resolved = resolveRevision(
+      undefined,
+      await counting.lsRemote(repo.url, ['refs/heads/main'], call, true),
+    );
+    if (typeof resolved === 'string') throw new Error(resolved);
+    // An init, a cat-file, the fetch with its transfer watch, ls-tree and show, and the checkout.
+    const fetched = await counting.fetch(repo.url, resolved, call);
+    expect(await readFile(join(fetched.dir, 'timers.yaml'), 'utf8')).toBe('kind: ConfigMap\n');
+    expect(live).toBe(0);
+    await rm(timersRoot, { recursive: true, force: true });
   });
 
   it('checks out exactly the tree, nested paths too, and a tree with no files (the two-step way)', async () => {
