@@ -1,5 +1,6 @@
 // Git source figures on loopback: push-to-artifact latency through the webhook and through polling,
-// what a poll costs when nothing changed, and what 100 GitSources on one repository cost.
+// what a push to another branch and a poll with nothing new cost, and what 100 GitSources on one
+// repository cost.
 //
 //   npm run bench -- git-sources [--pushes 50] [--polled 20] [--interval 2s] [--sources 100] [--json out.json]
 
@@ -130,6 +131,37 @@ try {
   }
   say(`webhook: ${webhook.length} pushes, p50 ${percentile(webhook, 50).toFixed(0)} ms`);
 
+  // 1b. Pushes to other branches (feature work, pull requests) move nothing the source follows: what
+  // does each cost? Counted in git commands, with the source's poll an hour away; 200 ms apart, as a
+  // burst is coalesced into one reconcile.
+  const otherBefore = { ls: await gitCount('ls-remote'), fetch: await gitCount('fetch') };
+  const otherAnswers = new Map<number, number>();
+  for (let i = 0; i < Number(values.pushes); i++) {
+    const body = JSON.stringify({
+      ref: `refs/heads/feature-${i}`,
+      after: 'f'.repeat(40),
+      repository: { clone_url: repoUrl },
+    });
+    const res = await fetch(hookUrl, {
+      method: 'POST',
+      headers: {
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    otherAnswers.set(res.status, (otherAnswers.get(res.status) ?? 0) + 1);
+    await sleep(200);
+  }
+  await sleep(1_000);
+  const otherBranches = {
+    pushes: Number(values.pushes),
+    answers: Object.fromEntries(otherAnswers),
+    lsRemotes: (await gitCount('ls-remote')) - otherBefore.ls,
+    fetches: (await gitCount('fetch')) - otherBefore.fetch,
+  };
+  say(`pushes to other branches: ${JSON.stringify(otherBranches)}`);
+
   // 2. Polling: push at a random phase of the interval, time until the artifact has the commit.
   const intervalMs = parseDuration(values.interval);
   await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'poll' } });
@@ -218,6 +250,7 @@ try {
       p99Ms: percentile(webhook, 99),
       maxMs: Math.max(...webhook),
     },
+    otherBranches,
     polling: {
       intervalMs,
       pushes: polled.length,
@@ -232,7 +265,7 @@ try {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
     `git sources: webhook push-to-artifact p50 ${result.webhook.p50Ms.toFixed(0)} ms / p99 ${result.webhook.p99Ms.toFixed(0)} ms ` +
-      `(${webhook.length} pushes); poll every ${values.interval}: p50 ${result.polling.p50Ms.toFixed(0)} ms / p99 ${result.polling.p99Ms.toFixed(0)} ms; ` +
+      `(${webhook.length} pushes); ${otherBranches.pushes} pushes to other branches: ${otherBranches.lsRemotes} ls-remote, ${otherBranches.fetches} fetch; poll every ${values.interval}: p50 ${result.polling.p50Ms.toFixed(0)} ms / p99 ${result.polling.p99Ms.toFixed(0)} ms; ` +
       `idle poll: ${idle.lsRemotePerPoll} ls-remote, ${idle.fetchesPerPoll} fetch, ${idle.httpRequestsPerPoll} HTTP requests, ` +
       `${idle.bytesServedPerPoll.toFixed(0)} bytes; ` +
       `${count} sources on one repo: ${cold.fetches} fetch, ready in ${(coldMs / 1000).toFixed(1)} s, ` +
