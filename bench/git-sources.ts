@@ -74,6 +74,18 @@ try {
     extraArgs: ['--allow-insecure-http', '--concurrency=8'],
   });
   const hookUrl = `${operator.webhookUrl}/hooks/github`;
+  /** A GitHub push event for `ref` moved to `after`, signed with the source's webhook token. */
+  const signedPush = (ref: string, after: string) => {
+    const body = JSON.stringify({ ref, after, repository: { clone_url: repoUrl } });
+    return fetch(hookUrl, {
+      method: 'POST',
+      headers: {
+        'x-github-event': 'push',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
+      },
+      body,
+    });
+  };
   const metricsUrl = `${operator.metricsUrl}/metrics`;
   const gitCount = async (op: string) =>
     sumMetric(await (await fetch(metricsUrl)).text(), 'shoal_git_requests_total', `operation="${op}"`);
@@ -112,19 +124,7 @@ try {
   for (let i = 0; i < Number(values.pushes); i++) {
     const commit = await push();
     const t0 = performance.now();
-    const body = JSON.stringify({
-      ref: 'refs/heads/main',
-      after: commit,
-      repository: { clone_url: repoUrl },
-    });
-    const res = await fetch(hookUrl, {
-      method: 'POST',
-      headers: {
-        'x-github-event': 'push',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const res = await signedPush('refs/heads/main', commit);
     if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
     await waitRevision('hook', 'repo', commit);
     webhook.push(performance.now() - t0);
@@ -137,19 +137,7 @@ try {
   const otherBefore = { ls: await gitCount('ls-remote'), fetch: await gitCount('fetch') };
   const otherAnswers = new Map<number, number>();
   for (let i = 0; i < Number(values.pushes); i++) {
-    const body = JSON.stringify({
-      ref: `refs/heads/feature-${i}`,
-      after: 'f'.repeat(40),
-      repository: { clone_url: repoUrl },
-    });
-    const res = await fetch(hookUrl, {
-      method: 'POST',
-      headers: {
-        'x-github-event': 'push',
-        'x-hub-signature-256': `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const res = await signedPush(`refs/heads/feature-${i}`, 'f'.repeat(40));
     otherAnswers.set(res.status, (otherAnswers.get(res.status) ?? 0) + 1);
     await sleep(200);
   }
