@@ -52,7 +52,11 @@ function strings(payload: unknown, paths: string[]): string[] {
   return paths.map((p) => get(payload, p)).filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 
-const KIND_PREFIX: Record<string, string> = { branch: 'refs/heads/', tag: 'refs/tags/' };
+// A Map, so that a payload's `constructor` or `__proto__` finds nothing.
+const KIND_PREFIX = new Map([
+  ['branch', 'refs/heads/'],
+  ['tag', 'refs/tags/'],
+]);
 
 /**
  * `ref` as GitHub, GitLab, Gitea and Forgejo send it: a full ref name in a push, or a short name with
@@ -62,7 +66,7 @@ function refField(p: Record<string, unknown>): string[] {
   const ref = p.ref;
   if (typeof ref !== 'string' || ref.length === 0) return [];
   if (ref.startsWith('refs/')) return [ref];
-  const prefix = typeof p.ref_type === 'string' ? KIND_PREFIX[p.ref_type] : undefined;
+  const prefix = typeof p.ref_type === 'string' ? KIND_PREFIX.get(p.ref_type) : undefined;
   return prefix ? [prefix + ref] : [];
 }
 
@@ -73,7 +77,7 @@ function bitbucketRefs(p: Record<string, unknown>): string[] {
   return changes.flatMap((c) => {
     const ref = get(c, 'new') ?? get(c, 'old');
     const name = get(ref, 'name');
-    const prefix = KIND_PREFIX[String(get(ref, 'type'))];
+    const prefix = KIND_PREFIX.get(String(get(ref, 'type')));
     return typeof name === 'string' && name.length > 0 && prefix ? [prefix + name] : [];
   });
 }

@@ -78,6 +78,10 @@ describe('providers', () => {
     // What names no ref, or names it in no known way, is no filter.
     expect(PROVIDERS.github.pushedRefs({ ref: 'main' })).toEqual([]);
     expect(PROVIDERS.github.pushedRefs({ ref: 42 })).toEqual([]);
+    expect(PROVIDERS.github.pushedRefs({ ref: 'x', ref_type: 'constructor' })).toEqual([]);
+    expect(
+      PROVIDERS.bitbucket.pushedRefs({ push: { changes: [{ new: { type: '__proto__', name: 'x' } }] } }),
+    ).toEqual([]);
     expect(PROVIDERS.bitbucket.pushedRefs({ push: { changes: 'x' } })).toEqual([]);
   });
 
