@@ -150,6 +150,8 @@ describe('push webhooks', () => {
 
   it('triggers only the sources whose branch or tag the push moved, and answers 200 to the rest', async () => {
     const before = await lsRemotes();
+    const fetches = () => scrapeMetric(shoal.metricsUrl, 'shoal_git_requests_total', 'operation="fetch"');
+    const fetchesBefore = await fetches();
     const ignored = () =>
       scrapeMetric(shoal.metricsUrl, 'shoal_webhook_requests_total', 'provider="github",result="ignored"');
     const ignoredBefore = await ignored();
@@ -165,6 +167,8 @@ describe('push webhooks', () => {
     expect(await post('github', push('refs/heads/feature'))).toBe(200);
     expect(await post('github', push('refs/tags/v9'))).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));
+    // A trigger would have fetched main at once (the push fast path), without an ls-remote.
+    expect(await fetches()).toBe(fetchesBefore);
     expect(await lsRemotes()).toBe(before);
     expect((await o.getSource('repo'))?.status?.artifact?.revision).toBe(revision);
     expect(await ignored()).toBe(ignoredBefore + 2);
