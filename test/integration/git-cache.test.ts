@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { realClock } from '../../src/runtime/clock.ts';
+import { FakeClock } from '../../src/runtime/clock.ts';
 import { NO_CREDENTIALS } from '../../src/source/credentials.ts';
 import { DEFAULT_SOURCE_LIMITS, GitCache } from '../../src/source/git-cache.ts';
 import { parseLsRemote, resolveRevision } from '../../src/source/revision.ts';
@@ -67,7 +67,8 @@ describe('GitCache', () => {
   });
 
   it('leaves no timer behind: the deadline of each git call ends with the call', async () => {
-    let live = 0;
+    // Nothing in a fetch waits on the clock, so a clock whose timers never fire counts them.
+    const clock = new FakeClock();
     const timersRoot = await mkdtemp(join(tmpdir(), 'git-timers-'));
     const counting = new GitCache({
       root: timersRoot,
@@ -75,25 +76,7 @@ describe('GitCache', () => {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       limits: DEFAULT_SOURCE_LIMITS,
       lsRemoteShareMs: 0,
-      clock: {
-        now: () => realClock.now(),
-        after: (ms, fn) => {
-          live++;
-          let done = false;
-          const end = () => {
-            if (!done) live--;
-            done = true;
-          };
-          const cancel = realClock.after(ms, () => {
-            end();
-            fn();
-          });
-          return () => {
-            end();
-            cancel();
-          };
-        },
-      },
+      clock,
     });
     await repo.commit({ 'timers.yaml': 'kind: ConfigMap\n' }, 'a commit the new cache must fetch');
     const resolved = resolveRevision(
@@ -104,7 +87,7 @@ describe('GitCache', () => {
     // An init, a cat-file, the fetch with its transfer watch, ls-tree and show, and the checkout.
     const fetched = await counting.fetch(repo.url, resolved, call);
     expect(await readFile(join(fetched.dir, 'timers.yaml'), 'utf8')).toBe('kind: ConfigMap\n');
-    expect(live).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
     await rm(timersRoot, { recursive: true, force: true });
   });
 
