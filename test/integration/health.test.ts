@@ -92,14 +92,16 @@ describe('health', () => {
       { timeoutMs: 20_000 },
     );
     expect(h.message).toMatch(/^not healthy after 3s: Deployment\/.*\/stuck: 0 of 2 replicas updated/);
-    const events = await kube.list<{ reason: string; regarding: { name: string } }>(
-      'events.k8s.io/v1',
-      'Event',
-      { namespace: ns },
-    );
-    expect(events.items.some((e) => e.reason === 'HealthCheckFailed' && e.regarding.name === 'stuck')).toBe(
-      true,
-    );
+    // The reconcile emits its events after the status write, so the event may follow the status.
+    const warned = await waitFor('the HealthCheckFailed event', async () => {
+      const events = await kube.list<{ reason: string; regarding: { name: string } }>(
+        'events.k8s.io/v1',
+        'Event',
+        { namespace: ns },
+      );
+      return events.items.some((e) => e.reason === 'HealthCheckFailed' && e.regarding.name === 'stuck');
+    });
+    expect(warned).toBe(true);
   });
 
   it('a Deployment past its progress deadline is Degraded at once', async () => {
