@@ -4,7 +4,7 @@ import { sanitizeMessage } from '../status/conditions.ts';
 const RULES: { pattern: RegExp; reason: Reason }[] = [
   {
     pattern:
-      /authentication failed|could not read username|permission denied \(publickey|401|403|invalid credentials|host key verification failed/i,
+      /authentication failed|could not read username|permission denied \(publickey|\b40[13]\b|invalid credentials|host key verification failed/i,
     reason: REASON.AuthenticationFailed,
   },
   {
@@ -36,7 +36,11 @@ export function classifyGitError(err: unknown): { reason: Reason; message: strin
   const own = lines.filter((l) => !SERVER_TEXT.test(l));
   const dropped = lines.length - own.length;
   const text = own.join('\n');
-  const reason = RULES.find((r) => r.pattern.test(text))?.reason ?? REASON.FetchFailed;
+  // The reason comes from git's words, not from the URLs and names it quotes (a quote opens after a
+  // space, so "couldn't" is not one): a port, a host or a path may hold "403", "timeout" or "not
+  // found" whatever the failure was.
+  const words = text.replace(/(^|[\s(])'[^'\n]*'/g, "$1''").replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+  const reason = RULES.find((r) => r.pattern.test(words))?.reason ?? REASON.FetchFailed;
   const shown = own.slice(0, 3).join('; ') || 'git failed';
   const note = dropped > 0 ? ` (the server's message, ${dropped} line(s), is not shown)` : '';
   return { reason, message: sanitizeMessage(`${shown}${note}`) };

@@ -23,6 +23,31 @@ describe('classifyGitError', () => {
     expect(reason).toBe('SourceUnavailable');
   });
 
+  it('takes the reason from git own words, not from the URL or names it quotes', () => {
+    const reason = (raw: string) => classifyGitError(new Error(raw)).reason;
+    // A port, a host or a path with 403 in it, on a 500: unavailable, not an authentication failure.
+    expect(
+      reason(
+        "fatal: unable to access 'http://127.0.0.1:34013/broken/repo.git/': The requested URL returned error: 500",
+      ),
+    ).toBe('SourceUnavailable');
+    expect(
+      reason(
+        "fatal: unable to access 'https://git403.example.com/team-401/a.git/': The requested URL returned error: 500",
+      ),
+    ).toBe('SourceUnavailable');
+    expect(reason('fatal: unable to access https://h:4013/x/: The requested URL returned error: 502')).toBe(
+      'SourceUnavailable',
+    );
+    // And a path that reads like another failure does not choose it.
+    expect(reason("fatal: couldn't find remote ref refs/heads/x in 'https://h/not found/timeout.git'")).toBe(
+      'RevisionNotFound',
+    );
+    expect(
+      reason("fatal: unable to access 'https://h:34013/a.git/': The requested URL returned error: 403"),
+    ).toBe('AuthenticationFailed');
+  });
+
   it('keeps a failure that is only server text recognisable', () => {
     expect(classifyGitError(new Error('remote: go away')).message).toBe(
       "git failed (the server's message, 1 line(s), is not shown)",
