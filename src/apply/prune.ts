@@ -1,13 +1,16 @@
 import type { InventoryEntry } from '../api/app-group.ts';
+import { fieldSet } from '../api/cache-shapes.ts';
 import { REASON } from '../api/conditions.ts';
-import { ANNOTATIONS, LABELS } from '../api/group.ts';
-import { describeRef, inventoryId, type ObjectRef } from '../api/object-key.ts';
-import type { ParsedEntry } from '../diff/inventory.ts';
+import { ANNOTATIONS, FIELD_MANAGERS, LABELS } from '../api/group.ts';
+import type { ManagedFieldsEntry } from '../api/object.ts';
+import { describeRef, inventoryId, type ObjectRef, versionOf } from '../api/object-key.ts';
+import { entryOf, type ParsedEntry } from '../diff/inventory.ts';
 import type { Kube } from '../kube/client.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import { HOOK_ANNOTATIONS } from '../render/hooks.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
+import type { CachedObjects } from './sync-memo.ts';
 
 export interface Owner {
   groupName: string;
@@ -21,6 +24,7 @@ interface LiveMeta {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
+    managedFields?: ManagedFieldsEntry[];
   };
 }
 
@@ -41,7 +45,7 @@ export interface PruneGuards {
 export function pruneDecision(
   live: LiveMeta,
   owner: Owner,
-  facts: { claimedBy?: readonly string[]; forbidden?: string } = {},
+  facts: { claimedBy?: readonly string[]; forbidden?: string; orphan?: boolean } = {},
 ): PruneDecision {
   if (facts.forbidden !== undefined) return 'not-permitted';
   const labels = live.metadata?.labels ?? {};
@@ -51,12 +55,71 @@ export function pruneDecision(
   ) {
     return 'not-owned';
   }
+  // Outside the inventory, the labels alone are not proof: the object must show they are Shoal's own.
+  if (facts.orphan && !labelledByShoal(live)) return 'not-owned';
   const self = `${owner.groupNamespace}/${owner.groupName}`;
   if ((facts.claimedBy ?? []).some((k) => k !== self)) return 'claimed';
   if (live.metadata?.annotations?.[ANNOTATIONS.prune] === 'disabled') return 'prune-disabled';
   // Helm's own rule: an object marked keep outlives its release.
   if (live.metadata?.annotations?.[HOOK_ANNOTATIONS.resourcePolicy] === 'keep') return 'kept';
   return 'delete';
+}
+
+/**
+ * Whether Shoal's own server-side apply set both owner labels, as its managedFields say: the labels'
+ * values were last written by Shoal's field manager (another writer changing a value takes the field
+ * over). A copy made by hand, or an object labelled with kubectl, has another manager there. Pure.
+ */
+export function labelledByShoal(live: LiveMeta): boolean {
+  return (live.metadata?.managedFields ?? []).some((m) => {
+    if (m.manager !== FIELD_MANAGERS.sync || m.operation !== 'Apply' || m.subresource) return false;
+    const meta = fieldSet(m)?.['f:metadata'] as Record<string, unknown> | undefined;
+    const labels = meta?.['f:labels'] as Record<string, unknown> | undefined;
+    return (
+      labels !== undefined && `f:${LABELS.groupName}` in labels && `f:${LABELS.groupNamespace}` in labels
+    );
+  });
+}
+
+/**
+ * A prune candidate. `orphan`: not in the inventory (a sync created it, then could not record it),
+ * so it is deleted only when `labelledByShoal` too.
+ */
+export interface PruneEntry extends ParsedEntry {
+  orphan?: boolean;
+}
+
+/**
+ * The orphans of a group, from the drift watches' caches: objects that carry its owner labels, that
+ * Shoal's apply labelled so (`labelledByShoal`), and that neither the sync's objects nor the
+ * inventory name (`known`, inventory ids). A sync that created an object and then failed to write
+ * its status (an API error, a restart in between) leaves such an object; once Git drops it, nothing
+ * else would ever prune it. Only the kinds and namespaces of `scope` are looked at, and only kinds
+ * the caches hold: what they do not hold is not guessed at. Pure over the cache.
+ */
+export function orphansOf(
+  cached: CachedObjects,
+  owner: Owner,
+  scope: readonly ObjectRef[],
+  known: ReadonlySet<string>,
+): PruneEntry[] {
+  const places = new Map<string, ObjectRef>();
+  for (const ref of scope) places.set(`${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ''}`, ref);
+  const out: PruneEntry[] = [];
+  for (const { apiVersion, kind, namespace } of places.values()) {
+    for (const o of cached(apiVersion, kind, namespace) ?? []) {
+      const labels = o.metadata?.labels;
+      const name = o.metadata?.name;
+      if (!name || labels?.[LABELS.groupName] !== owner.groupName) continue;
+      if (labels[LABELS.groupNamespace] !== owner.groupNamespace) continue;
+      if ((o.metadata?.namespace ?? '') !== (namespace ?? '')) continue;
+      const ref: ObjectRef = { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
+      const id = inventoryId(ref);
+      if (known.has(id) || !labelledByShoal(o as LiveMeta)) continue;
+      out.push({ entry: entryOf(ref, versionOf(apiVersion)), ref, orphan: true });
+    }
+  }
+  return out;
 }
 
 export interface PruneResult {
@@ -81,7 +144,7 @@ const DELETE_ATTEMPTS = 3;
  */
 export async function prune(
   kube: Kube,
-  entries: readonly ParsedEntry[],
+  entries: readonly PruneEntry[],
   owner: Owner,
   guards: PruneGuards = {},
 ): Promise<PruneResult> {
@@ -98,24 +161,27 @@ export async function prune(
       );
     }
   };
-  const looked = await mapLimit(entries, 8, async ({ entry, ref }) => ({
+  const looked = await mapLimit(entries, 8, async ({ entry, ref, orphan }) => ({
     entry,
     ref,
+    orphan,
     live: await read(ref),
   }));
-  await mapLimit(looked, 8, async ({ entry, ref, live: first }) => {
+  await mapLimit(looked, 8, async ({ entry, ref, orphan, live: first }) => {
     let live = first;
     for (let attempt = 1; ; attempt++) {
       if (!live) {
-        result.absent.push(ref);
+        if (!orphan) result.absent.push(ref);
         return;
       }
       const decision = pruneDecision(live, owner, {
         claimedBy: guards.claims?.(inventoryId(ref)) ?? [],
         ...(guards.forbidden?.(ref) !== undefined ? { forbidden: guards.forbidden?.(ref) } : {}),
+        ...(orphan ? { orphan } : {}),
       });
       if (decision !== 'delete') {
-        result.skipped.push({ ref, why: decision });
+        // An orphan that is not deleted was never this group's to report on: it stays as it is.
+        if (!orphan) result.skipped.push({ ref, why: decision });
         return;
       }
       try {
@@ -132,7 +198,7 @@ export async function prune(
       } catch (err) {
         const e = KubeApiError.from(err);
         if (e.code === 404) {
-          result.absent.push(ref);
+          if (!orphan) result.absent.push(ref);
           return;
         }
         if (e.code !== 409 || attempt >= DELETE_ATTEMPTS) {

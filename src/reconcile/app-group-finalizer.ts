@@ -2,7 +2,7 @@ import type { AppGroup, AppGroupStatus } from '../api/app-group.ts';
 import { REASON } from '../api/conditions.ts';
 import { API_GROUP, API_VERSION, FINALIZER, KINDS } from '../api/group.ts';
 import { describeRef } from '../api/object-key.ts';
-import { prune } from '../apply/prune.ts';
+import { orphansOf, prune } from '../apply/prune.ts';
 import { policyViolation } from '../apply/tenancy.ts';
 import { parseInventory } from '../diff/inventory.ts';
 import type { Kube } from '../kube/client.ts';
@@ -48,9 +48,17 @@ export async function finalize(deps: Deps, group: AppGroup, applier: Kube): Prom
   const entries = inventory.entries;
   if (group.spec.prune && !group.spec.suspend && entries.length > 0) {
     const tenant = tenantOf(deps, group);
+    const orphans = deps.cachedObjects
+      ? orphansOf(
+          deps.cachedObjects,
+          ownerOf(group),
+          entries.map((e) => e.ref),
+          new Set(entries.map((e) => e.entry.id)),
+        )
+      : [];
     let left: { ids: string[]; lines: string[] };
     try {
-      const result = await prune(applier, entries, ownerOf(group), {
+      const result = await prune(applier, [...entries, ...orphans], ownerOf(group), {
         claims: deps.claims ?? (() => []),
         forbidden: (ref) => policyViolation(ref, tenant, deps.tenancy),
       });
@@ -81,7 +89,7 @@ export async function finalize(deps: Deps, group: AppGroup, applier: Kube): Prom
         lines: [describeFailure(err, REASON.PruneFailed).message],
       };
     }
-    if (left.ids.length > 0) await blocked(deps, group, left, entries.length);
+    if (left.ids.length > 0) await blocked(deps, group, left, entries.length + orphans.length);
   } else if (entries.length > 0) {
     await deps.events.emit(
       group,

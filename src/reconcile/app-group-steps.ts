@@ -5,7 +5,7 @@ import { ANNOTATIONS } from '../api/group.ts';
 import { describeRef, inventoryId, keyOf, refOf, versionOf } from '../api/object-key.ts';
 import { applyStaged } from '../apply/apply-staged.ts';
 import { checkOwnership } from '../apply/ownership.ts';
-import { prune } from '../apply/prune.ts';
+import { orphansOf, prune } from '../apply/prune.ts';
 import { memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
 import { policyRule, policyViolation, policyViolations } from '../apply/tenancy.ts';
 import { entryOf, inventoryOverLimit, staleEntries } from '../diff/inventory.ts';
@@ -157,15 +157,28 @@ export const apply: Step<Context> = {
   },
 };
 
-/** Deletes what left Git, when spec.prune is on; failed deletes stay in the inventory and fail the run. */
+/**
+ * Deletes what left Git, when spec.prune is on: what the inventory lists and the sync no longer
+ * applies, and the group's orphans (`orphansOf`: created by an earlier sync that could not record
+ * them). Failed deletes stay in (or join) the inventory and fail the run.
+ */
 export const pruneStale: Step<Context> = {
   name: 'prune',
   async run(ctx) {
     if (!ctx.group.spec.prune) return undefined;
     const applied = new Set(ctx.applied.map((a) => inventoryId(a.ref)));
     const stale = ctx.inventory.entries.filter((e) => !applied.has(e.entry.id));
-    if (stale.length === 0) return undefined;
-    ctx.pruned = await prune(ctx.applier, stale, ownerOf(ctx.group), {
+    const cached = ctx.deps.cachedObjects;
+    const orphans = cached
+      ? orphansOf(
+          cached,
+          ownerOf(ctx.group),
+          [...ctx.applied.map((a) => a.ref), ...ctx.inventory.entries.map((e) => e.ref)],
+          new Set([...applied, ...ctx.inventory.entries.map((e) => e.entry.id)]),
+        )
+      : [];
+    if (stale.length === 0 && orphans.length === 0) return undefined;
+    ctx.pruned = await prune(ctx.applier, [...stale, ...orphans], ownerOf(ctx.group), {
       claims: ctx.deps.claims ?? (() => []),
       forbidden: (ref) => policyViolation(ref, ctx.tenant, ctx.deps.tenancy),
     });

@@ -166,6 +166,69 @@ describe('faults between Shoal and the API server (through a fault-injecting pro
     await expectRevision2(s, group);
   });
 
+  it('an object a sync created but could not record (its status write failed) is pruned once Git drops it; a hand-labelled one is not', async () => {
+    const s = await synced('orphan');
+    // Made by hand and labelled as the group's: the labels alone must not get it deleted.
+    await kubectl('-n', s.ns, 'create', 'configmap', 'copied', '--from-literal=v=1');
+    await kubectl(
+      '-n',
+      s.ns,
+      'label',
+      'configmap',
+      'copied',
+      'shoal.dev/group-name=app',
+      `shoal.dev/group-namespace=${s.ns}`,
+    );
+    let failing = true;
+    let refused = 0;
+    s.proxy.rule((r) => {
+      if (failing && r.method === 'PATCH' && r.path.endsWith('/appgroups/app/status')) {
+        refused++;
+        return { status: 500, reason: 'InternalError' };
+      }
+      return undefined;
+    });
+    const rev2 = await s.repo.commit({ 'apps/cm-10.yaml': cm('cm-10', '1') });
+    await waitFor(
+      'cm-10 created, and the status write that would record it refused',
+      async () => refused > 0 && (await s.configMaps()).some((c) => c.metadata.name === 'cm-10'),
+    );
+    expect((await s.o.getGroup('app'))?.status?.lastAppliedRevision).not.toContain(rev2);
+    // Git drops it before any status write got through: cm-10 is in no inventory.
+    const rev3 = await s.repo.commit({ 'apps/cm-10.yaml': null });
+    await s.o.sourceAt('repo', rev3);
+    failing = false;
+    const group = await s.o.groupAt('app', rev3, 60_000);
+    const names = range(0, 10).sort();
+    expect((await s.configMaps()).map((c) => c.metadata.name)).toEqual(names);
+    expect((group.status?.inventory ?? []).map((e) => refFromInventory(e).name).sort()).toEqual(names);
+    const deletes = s.proxy.log.filter(
+      (r) => r.method === 'DELETE' && r.path.includes(`/namespaces/${s.ns}/`),
+    );
+    expect(deletes.map((r) => r.path.split('/').pop())).toEqual(['cm-10']);
+    expect(
+      await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: s.ns, name: 'copied' }),
+    ).toBeDefined();
+  });
+
+  it('a deleted group prunes such an object too', async () => {
+    const s = await synced('orphan-gone');
+    s.proxy.rule((r) =>
+      r.method === 'PATCH' && r.path.endsWith('/appgroups/app/status')
+        ? { status: 500, reason: 'InternalError' }
+        : undefined,
+    );
+    await s.repo.commit({ 'apps/cm-10.yaml': cm('cm-10', '1') });
+    await waitFor('cm-10 created', async () =>
+      (await s.configMaps()).some((c) => c.metadata.name === 'cm-10'),
+    );
+    await kubectl('-n', s.ns, 'delete', 'appgroup', 'app', '--wait=false');
+    await waitFor('the group gone', async () => (await s.o.getGroup('app')) === undefined, {
+      timeoutMs: 30_000,
+    });
+    expect(await s.configMaps()).toEqual([]);
+  });
+
   it('a 410 Gone on the watches re-lists without treating anything as deleted; edits and drift still land', async () => {
     const s = await synced('gone');
     // The drift watch for ConfigMaps follows the inventory; let it start.
