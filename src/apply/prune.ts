@@ -10,7 +10,7 @@ import { KubeApiError } from '../kube/kube-api-error.ts';
 import { HOOK_ANNOTATIONS } from '../render/hooks.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
 import { mapLimit } from '../runtime/map-limit.ts';
-import type { CachedObjects } from './sync-memo.ts';
+import { type CachedObjects, cachedOfGroup, placesOf } from './sync-memo.ts';
 
 export interface Owner {
   groupName: string;
@@ -98,28 +98,20 @@ export interface PruneEntry extends ParsedEntry {
  * the caches hold: what they do not hold is not guessed at. Pure over the cache.
  */
 export function orphansOf(
-  cached: CachedObjects,
+  cached: CachedObjects | undefined,
   owner: Owner,
   scope: readonly ObjectRef[],
   known: ReadonlySet<string>,
 ): PruneEntry[] {
-  const places = new Map<string, ObjectRef>();
-  for (const ref of scope) places.set(`${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ''}`, ref);
-  const out: PruneEntry[] = [];
-  for (const { apiVersion, kind, namespace } of places.values()) {
-    for (const o of cached(apiVersion, kind, namespace) ?? []) {
-      const labels = o.metadata?.labels;
+  return placesOf(scope).flatMap((place) =>
+    (cachedOfGroup(cached, place, owner) ?? []).flatMap((o): PruneEntry[] => {
       const name = o.metadata?.name;
-      if (!name || labels?.[LABELS.groupName] !== owner.groupName) continue;
-      if (labels[LABELS.groupNamespace] !== owner.groupNamespace) continue;
-      if ((o.metadata?.namespace ?? '') !== (namespace ?? '')) continue;
-      const ref: ObjectRef = { apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
-      const id = inventoryId(ref);
-      if (known.has(id) || !labelledByShoal(o as LiveMeta)) continue;
-      out.push({ entry: entryOf(ref, versionOf(apiVersion)), ref, orphan: true });
-    }
-  }
-  return out;
+      if (!name) return [];
+      const ref: ObjectRef = { ...place, name };
+      if (known.has(inventoryId(ref)) || !labelledByShoal(o as LiveMeta)) return [];
+      return [{ entry: entryOf(ref, versionOf(place.apiVersion)), ref, orphan: true }];
+    }),
+  );
 }
 
 export interface PruneResult {

@@ -64,6 +64,44 @@ export type CachedObjects = (
   namespace?: string,
 ) => readonly KubernetesObject[] | undefined;
 
+/** A kind in one namespace (none for a cluster-scoped kind). */
+export interface Place {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+}
+
+/** The distinct places of some objects, first seen first. Pure. */
+export function placesOf(refs: Iterable<Place>): Place[] {
+  const places = new Map<string, Place>();
+  for (const { apiVersion, kind, namespace } of refs)
+    places.set(`${apiVersion}|${kind}|${namespace ?? ''}`, {
+      apiVersion,
+      kind,
+      ...(namespace ? { namespace } : {}),
+    });
+  return [...places.values()];
+}
+
+/**
+ * The objects `cached` holds in one place that carry the owner labels of `owner`; undefined when
+ * that kind is not cached. Read-only: they are the cache's own objects.
+ */
+export function cachedOfGroup(
+  cached: CachedObjects | undefined,
+  place: Place,
+  owner: { groupName: string; groupNamespace: string },
+): KubernetesObject[] | undefined {
+  return cached?.(place.apiVersion, place.kind, place.namespace)?.filter((o) => {
+    const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
+    return (
+      (o.metadata?.namespace ?? '') === (place.namespace ?? '') &&
+      labels?.[LABELS.groupName] === owner.groupName &&
+      labels?.[LABELS.groupNamespace] === owner.groupNamespace
+    );
+  });
+}
+
 /**
  * Reads the group's live objects from `cached` when it holds their kind, else with one labelled
  * LIST per kind and namespace; if every object is
@@ -78,28 +116,18 @@ export async function unchangedSince(
   cached?: CachedObjects,
 ): Promise<AppliedObject[] | undefined> {
   const selector = `${LABELS.groupName}=${owner.groupName},${LABELS.groupNamespace}=${owner.groupNamespace}`;
-  const groups = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
-  for (const i of items) {
-    const { apiVersion, kind } = i.object;
-    const namespace = i.object.metadata.namespace;
-    groups.set(`${apiVersion}|${kind}|${namespace ?? ''}`, {
-      apiVersion,
-      kind,
-      ...(namespace ? { namespace } : {}),
-    });
-  }
+  const groups = placesOf(
+    items.map((i) => ({
+      apiVersion: i.object.apiVersion,
+      kind: i.object.kind,
+      ...(i.object.metadata.namespace ? { namespace: i.object.metadata.namespace } : {}),
+    })),
+  );
   const live = new Map<string, KubernetesObject>();
   try {
     await Promise.all(
-      [...groups.values()].map(async (g) => {
-        const fromCache = cached?.(g.apiVersion, g.kind, g.namespace)?.filter((o) => {
-          const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
-          return (
-            (o.metadata?.namespace ?? '') === (g.namespace ?? '') &&
-            labels?.[LABELS.groupName] === owner.groupName &&
-            labels?.[LABELS.groupNamespace] === owner.groupNamespace
-          );
-        });
+      groups.map(async (g) => {
+        const fromCache = cachedOfGroup(cached, g, owner);
         const items =
           fromCache ??
           (

@@ -48,14 +48,12 @@ export async function finalize(deps: Deps, group: AppGroup, applier: Kube): Prom
   const entries = inventory.entries;
   if (group.spec.prune && !group.spec.suspend && entries.length > 0) {
     const tenant = tenantOf(deps, group);
-    const orphans = deps.cachedObjects
-      ? orphansOf(
-          deps.cachedObjects,
-          ownerOf(group),
-          entries.map((e) => e.ref),
-          new Set(entries.map((e) => e.entry.id)),
-        )
-      : [];
+    const orphans = orphansOf(
+      deps.cachedObjects,
+      ownerOf(group),
+      entries.map((e) => e.ref),
+      new Set(entries.map((e) => e.entry.id)),
+    );
     let left: { ids: string[]; lines: string[] };
     try {
       const result = await prune(applier, [...entries, ...orphans], ownerOf(group), {

@@ -168,15 +168,12 @@ export const pruneStale: Step<Context> = {
     if (!ctx.group.spec.prune) return undefined;
     const applied = new Set(ctx.applied.map((a) => inventoryId(a.ref)));
     const stale = ctx.inventory.entries.filter((e) => !applied.has(e.entry.id));
-    const cached = ctx.deps.cachedObjects;
-    const orphans = cached
-      ? orphansOf(
-          cached,
-          ownerOf(ctx.group),
-          [...ctx.applied.map((a) => a.ref), ...ctx.inventory.entries.map((e) => e.ref)],
-          new Set([...applied, ...ctx.inventory.entries.map((e) => e.entry.id)]),
-        )
-      : [];
+    const orphans = orphansOf(
+      ctx.deps.cachedObjects,
+      ownerOf(ctx.group),
+      [...ctx.applied.map((a) => a.ref), ...ctx.inventory.entries.map((e) => e.ref)],
+      new Set([...applied, ...ctx.inventory.entries.map((e) => e.entry.id)]),
+    );
     if (stale.length === 0 && orphans.length === 0) return undefined;
     ctx.pruned = await prune(ctx.applier, [...stale, ...orphans], ownerOf(ctx.group), {
       claims: ctx.deps.claims ?? (() => []),
