@@ -115,11 +115,7 @@ export async function checkOwnership(
   const decided = await mapLimit(existing, 8, async (item) => {
     const ref = refOf(item.object);
     const id = inventoryId(ref);
-    const cached = check
-      .cached?.(ref.apiVersion, ref.kind, ref.namespace)
-      ?.find(
-        (o) => o.metadata?.name === ref.name && (o.metadata?.namespace ?? '') === (ref.namespace ?? ''),
-      ) as OwnerMeta | undefined;
+    const cached = check.cached?.get(ref) as OwnerMeta | undefined;
     let live: OwnerMeta | undefined = cached && labelledOwner(cached) === self ? cached : undefined;
     if (!live) {
       try {

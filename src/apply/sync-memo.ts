@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LABELS } from '../api/group.ts';
-import { inventoryId, refOf, versionOf } from '../api/object-key.ts';
+import { inventoryId, type ObjectRef, refOf, versionOf } from '../api/object-key.ts';
 import type { Kube, KubernetesObject } from '../kube/client.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
 import type { AppliedObject } from './apply-staged.ts';
@@ -58,11 +58,12 @@ export function memoOf(items: readonly RenderedObject[], applied: readonly Appli
  * Shoal's objects of one kind from a watch cache (the drift watches hold exactly the objects with
  * an owner label); undefined when that kind is not cached.
  */
-export type CachedObjects = (
-  apiVersion: string,
-  kind: string,
-  namespace?: string,
-) => readonly KubernetesObject[] | undefined;
+export interface CachedObjects {
+  /** The cached objects of a kind in one namespace (all, for a cluster-scoped kind). */
+  list(apiVersion: string, kind: string, namespace?: string): readonly KubernetesObject[] | undefined;
+  /** One object by name; undefined when it is not cached or its kind is not. */
+  get(ref: ObjectRef): KubernetesObject | undefined;
+}
 
 /** A kind in one namespace (none for a cluster-scoped kind). */
 export interface Place {
@@ -92,7 +93,7 @@ export function cachedOfGroup(
   place: Place,
   owner: { groupName: string; groupNamespace: string },
 ): KubernetesObject[] | undefined {
-  return cached?.(place.apiVersion, place.kind, place.namespace)?.filter((o) => {
+  return cached?.list(place.apiVersion, place.kind, place.namespace)?.filter((o) => {
     const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
     return (
       (o.metadata?.namespace ?? '') === (place.namespace ?? '') &&

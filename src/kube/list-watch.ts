@@ -161,7 +161,8 @@ export class Informer<T extends KubernetesObject> {
   }
 
   list(namespace?: string): T[] {
-    return [...this.#lw.list(namespace)];
+    // ListWatch builds a fresh array on every call (typed readonly): no second copy.
+    return this.#lw.list(namespace) as T[];
   }
 
   get(name: string, namespace?: string): T | undefined {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { ObjectRef } from '../api/object-key.ts';
 import { SyncMemo } from '../apply/sync-memo.ts';
 import type { RunConfig } from '../config.ts';
 import { DEFAULT_INVENTORY_LIMITS } from '../diff/inventory.ts';
@@ -325,8 +326,11 @@ export async function runOperator(
         }
       : {}),
     reads: caches.reads,
-    cachedObjects: (apiVersion: string, kind: string, namespace?: string) =>
-      drift.watcher.cached(apiVersion, kind, namespace),
+    cachedObjects: {
+      list: (apiVersion: string, kind: string, namespace?: string) =>
+        drift.watcher.cached(apiVersion, kind, namespace),
+      get: (ref: ObjectRef) => drift.watcher.cachedObject(ref),
+    },
     claims: (id: string) => caches.inventories.claims(id),
     observeStep: stepObserver('AppGroup', metrics, log),
     sourceRetryMs: 5_000,

@@ -137,8 +137,7 @@ export const apply: Step<Context> = {
       onApplied: (a) => ctx.applied.push(a),
       ...(cached
         ? {
-            liveBefore: (ref) =>
-              cached(ref.apiVersion, ref.kind, ref.namespace)?.find((o) => o.metadata?.name === ref.name),
+            liveBefore: (ref) => cached.get(ref),
           }
         : {}),
       beforeWrite: (existing) =>

@@ -1,5 +1,7 @@
 import { slimManagedObject } from '../api/cache-shapes.ts';
 import { LABELS } from '../api/group.ts';
+import type { ObjectRef } from '../api/object-key.ts';
+import { labelledOwner } from '../apply/ownership.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { type InformerLike, startResilient } from '../runtime/informer.ts';
@@ -9,7 +11,6 @@ import {
   driftAuthor,
   driftFingerprint,
   managerSignatures,
-  ownerKey,
   type WatchedObject,
 } from './drift.ts';
 
@@ -96,13 +97,13 @@ export class DriftWatcher {
       if (previous?.fingerprint === remember(o).fingerprint) return;
       const author = driftAuthor(o, previous?.managers);
       if (author && autoscalerScaled(o, author)) return;
-      const group = ownerKey(o);
+      const group = labelledOwner(o);
       if (author && group)
         this.#opts.onDrift(group, `${kind}/${key.replace(/^\//, '')} was changed by ${author}`, author);
     });
     informer.on('delete', (o) => {
       seen.delete(objectKey(o));
-      const group = ownerKey(o);
+      const group = labelledOwner(o);
       if (group)
         this.#opts.onDrift(group, `${kind}/${objectKey(o).replace(/^\//, '')} was deleted`, undefined);
     });
@@ -130,6 +131,18 @@ export class DriftWatcher {
   cached(apiVersion: string, kind: string, namespace?: string): readonly WatchedObject[] | undefined {
     const w = this.#watches.get(`${apiVersion}|${kind}`);
     return w && w !== 'starting' ? w.informer.list(namespace) : undefined;
+  }
+
+  /**
+   * One watched object by name, without listing its kind (undefined when it is not cached, or its
+   * kind is not watched). Read-only, as for `cached`.
+   */
+  cachedObject(ref: ObjectRef): WatchedObject | undefined {
+    const w = this.#watches.get(`${ref.apiVersion}|${ref.kind}`);
+    if (!w || w === 'starting') return undefined;
+    return w.informer.get
+      ? w.informer.get(ref.name, ref.namespace)
+      : w.informer.list(ref.namespace).find((o) => o.metadata?.name === ref.name);
   }
 
   /** The kinds watched now (for tests and metrics). */

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { FIELD_MANAGERS, LABELS } from '../api/group.ts';
+import { FIELD_MANAGERS } from '../api/group.ts';
 import type { KubernetesObject } from '../api/object.ts';
 
 /** An object a drift watch holds, with whatever else it carries (spec, data...). */
@@ -71,12 +71,4 @@ export function autoscalerScaled(o: WatchedObject, author: string): boolean {
     AUTOSCALERS.includes(author) &&
     (o.metadata?.managedFields ?? []).some((e) => e.manager === author && e.subresource === 'scale')
   );
-}
-
-/** The `namespace/name` key of the AppGroup that owns an object, from its owner labels. Pure. */
-export function ownerKey(o: WatchedObject): string | undefined {
-  const labels = o.metadata?.labels ?? {};
-  const name = labels[LABELS.groupName];
-  const namespace = labels[LABELS.groupNamespace];
-  return name && namespace ? `${namespace}/${name}` : undefined;
 }

@@ -113,8 +113,11 @@ describe('orphansOf', () => {
     ],
     'v1|ConfigMap|elsewhere': [cm('far', 'elsewhere')],
   };
-  const cached = (apiVersion: string, kind: string, namespace?: string) =>
-    cache[`${apiVersion}|${kind}|${namespace ?? ''}`];
+  const cached = {
+    list: (apiVersion: string, kind: string, namespace?: string) =>
+      cache[`${apiVersion}|${kind}|${namespace ?? ''}`],
+    get: () => undefined,
+  };
   const scope = [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'listed' }];
 
   it("finds only the group's objects that Shoal labelled and nothing names, in the scope's kinds and namespaces", () => {

@@ -4,7 +4,6 @@ import {
   driftAuthor,
   driftFingerprint,
   managerSignatures,
-  ownerKey,
 } from '../../../src/reconcile/drift.ts';
 
 const entry = (manager: string, time: string, subresource?: string) => ({
@@ -88,14 +87,5 @@ describe('drift', () => {
     // Shoal's own re-apply changes only Shoal's entry.
     const reapplied = { metadata: { managedFields: [entry('shoal', '2026-01-01T00:00:05Z')] } };
     expect(driftAuthor(reapplied, managerSignatures(before))).toBeUndefined();
-  });
-
-  it('finds the owning group from the owner labels', () => {
-    expect(
-      ownerKey({
-        metadata: { labels: { 'shoal.dev/group-name': 'app', 'shoal.dev/group-namespace': 'ns' } },
-      }),
-    ).toBe('ns/app');
-    expect(ownerKey({ metadata: { labels: { 'shoal.dev/group-name': 'app' } } })).toBeUndefined();
   });
 });
