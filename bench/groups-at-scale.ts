@@ -5,15 +5,16 @@
 // watches of Shoal's product (writesFloor: owner labels, a status and an event per group, two
 // watches), which splits what Shoal's own code costs from what its product asks of the API server;
 // then resident memory and API requests per minute at steady state, how long a change by hand takes
-// to be reverted, and, with --replicas above 1, the split of groups over the replicas and the
-// handover after a SIGKILL of one. Shoal runs as its own
+// to be reverted; on one replica, a restart (every object validated and applied again, each one
+// existing: what an upgrade costs); and, with --replicas above 1, the split of groups over the
+// replicas and the handover after a SIGKILL of one. Shoal runs as its own
 // processes (`shoal run`), each reaching the API server through a counting proxy of its own
 // (test/support/fault-proxy.ts, one shared log).
 //
 //   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10] [--replicas 1]
 //     [--concurrency 4] [--interval 5m] [--window 120] [--drift-samples 30] [--json out.json]
 //     [--no-finalizer-policy] [--no-writes-floor] [--writes-without labels,status,events,watches]
-//     [--floors-only] [--apiserver-profile DIR]   (then: go tool pprof -top kube-apiserver DIR/cold-start-*.pprof)
+//     [--floors-only] [--no-restart] [--apiserver-profile DIR]   (then: go tool pprof -top kube-apiserver DIR/cold-start-*.pprof)
 
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -79,6 +80,8 @@ const { values } = parseArgs({
      */
     'writes-without': { type: 'string', default: '' },
     'floors-only': { type: 'boolean', default: false },
+    /** Skip the restart of the one replica after the steady state (restartOne). */
+    'no-restart': { type: 'boolean', default: false },
     /** Write the API server's CPU profiles (pprof) of the validated floor and of the cold start here. */
     'apiserver-profile': { type: 'string' },
   },
@@ -385,6 +388,86 @@ const LEASE_ID = 'shoal-bench';
 const operators: { process: ReturnType<typeof shoalProcess>; port: number; pid: number }[] = [];
 const extraProxies: FaultProxy[] = [];
 
+/** `shoal run` as replica `r` through `kubeconfig` (its proxy), with a metrics port of its own. */
+function startReplica(r: number, kubeconfig: string): (typeof operators)[number] {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const process_ = shoalProcess(
+    kubeconfig,
+    [
+      '--allow-file-urls',
+      `--metrics-addr=127.0.0.1:${port}`,
+      '--webhook-addr=',
+      // One replica as the figures before sharding were taken; more: sharded over Leases.
+      ...(REPLICAS === 1
+        ? ['--leader-elect=false']
+        : ['--leader-election-namespace=default', `--leader-election-id=${LEASE_ID}`]),
+      `--concurrency=${values.concurrency}`,
+      '--log-level=error',
+    ],
+    {
+      SHOAL_CACHE_DIR: join(dir, `cache-${r}`),
+      NODE_OPTIONS: values['node-options'],
+      ...(values['malloc-arena-max'] ? { MALLOC_ARENA_MAX: values['malloc-arena-max'] } : {}),
+      POD_NAME: `bench-r${r}`,
+    },
+    values.sources ? undefined : OPERATOR_BUNDLE,
+  );
+  return { process: process_, port, pid: process_.child.pid ?? 0 };
+}
+
+/**
+ * A restart of the one replica (an upgrade, a rescheduled pod), on the groups of the cold start:
+ * SIGTERM, then the same command with the same cache directory. Nothing changed meanwhile, but the
+ * new process knows nothing of its predecessor's syncs, so it validates and applies every object
+ * again, each one existing now: the seconds until the last object's apply arrived at the proxy, the
+ * requests until then, and the new process's CPU and RSS at that moment.
+ */
+async function restartOne(log: ProxiedRequest[]) {
+  const old = operators[0];
+  if (!old) return undefined;
+  old.process.child.kill('SIGTERM');
+  await Promise.race([old.process.exit, sleep(20_000)]);
+  await old.process.kill();
+  const from = log.length;
+  const t0 = Date.now();
+  const fresh = startReplica(0, join(dir, 'bench.kubeconfig'));
+  operators[0] = fresh;
+  let exitCode: number | null | undefined;
+  void fresh.process.exit.then((code) => {
+    exitCode = code;
+  });
+  const applied = new Set<string>();
+  let scanned = from;
+  let last = t0;
+  while (applied.size < GROUPS * OBJECTS) {
+    if (exitCode !== undefined)
+      throw new Error(
+        `shoal run exited (${exitCode}) after the restart:\n${fresh.process.output().slice(-2000)}`,
+      );
+    if (Date.now() - t0 > 30 * 60_000) throw new Error(`restart: ${applied.size} objects applied in 30 min`);
+    for (; scanned < log.length; scanned++) {
+      const r = log[scanned];
+      if (
+        r?.method !== 'PATCH' ||
+        !r.write ||
+        !/^\/api\/v1\/namespaces\/bench-\d+\/configmaps\//.test(r.path)
+      )
+        continue;
+      applied.add(r.path);
+      last = Math.max(last, r.at);
+    }
+    await sleep(100);
+  }
+  const requests = log.slice(from, scanned);
+  return {
+    seconds: (last - t0) / 1000,
+    requests: requests.length,
+    requestsByKind: byKind(requests, 1),
+    shoalCpuSeconds: await cpuSeconds(fresh.pid),
+    rssMiB: await rssMiB(fresh.pid),
+  };
+}
+
 /**
  * SIGKILL of replica 0: for each shard it held, how long until another live replica holds its Lease
  * (polled every 100 ms); then a hand edit of an object of one of its groups, until reverted.
@@ -520,29 +603,7 @@ try {
     const own = r === 0 ? proxy : await FaultProxy.start(cp.kubeconfig, { tag: `r${r}`, log: proxy.log });
     if (r > 0) extraProxies.push(own);
     const kubeconfig = r === 0 ? join(dir, 'bench.kubeconfig') : await own.kubeconfig(dir);
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const process_ = shoalProcess(
-      kubeconfig,
-      [
-        '--allow-file-urls',
-        `--metrics-addr=127.0.0.1:${port}`,
-        '--webhook-addr=',
-        // One replica as the figures before sharding were taken; more: sharded over Leases.
-        ...(REPLICAS === 1
-          ? ['--leader-elect=false']
-          : ['--leader-election-namespace=default', `--leader-election-id=${LEASE_ID}`]),
-        `--concurrency=${values.concurrency}`,
-        '--log-level=error',
-      ],
-      {
-        SHOAL_CACHE_DIR: join(dir, `cache-${r}`),
-        NODE_OPTIONS: values['node-options'],
-        ...(values['malloc-arena-max'] ? { MALLOC_ARENA_MAX: values['malloc-arena-max'] } : {}),
-        POD_NAME: `bench-r${r}`,
-      },
-      values.sources ? undefined : OPERATOR_BUNDLE,
-    );
-    operators.push({ process: process_, port, pid: process_.child.pid ?? 0 });
+    operators.push(startReplica(r, kubeconfig));
   }
   // An operator that exits during the cold start (a refused flag, a crash) fails the run at once.
   let coldStarting = true;
@@ -636,6 +697,11 @@ try {
     threads: (await rssMiB(operators[0]?.pid ?? 0, 'Threads')) * 1024,
   };
   const handover = REPLICAS > 1 ? await killOne() : undefined;
+  const restart = REPLICAS === 1 && !values['no-restart'] ? await restartOne(proxy.log) : undefined;
+  if (restart)
+    say(
+      `restart: every object applied again ${restart.seconds.toFixed(1)} s after (${restart.requests} API requests)`,
+    );
 
   const result = {
     groups: GROUPS,
@@ -688,6 +754,7 @@ try {
       externalMiB: sumMetric(metrics, 'shoal_process_nodejs_external_memory_bytes') / 2 ** 20,
     },
     driftToRevertedSeconds: { samples: drift.length, p50: percentile(drift, 50), p99: percentile(drift, 99) },
+    ...(restart ? { restart } : {}),
     replicas: {
       count: REPLICAS,
       groups: groupsPerReplica,
@@ -708,7 +775,9 @@ try {
       `; steady state ` +
       `${result.steadyState.rssMiB.map((r) => r.mean.toFixed(0)).join('/')} MiB RSS, ${perMinute.toFixed(0)} API requests/min for ` +
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
-      `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s\n`,
+      `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s` +
+      (restart ? `; restart ${restart.seconds.toFixed(1)} s (${restart.requests} API requests)` : '') +
+      '\n',
   );
   for (const o of operators) o.process.child.kill('SIGTERM');
   await Promise.race([Promise.all(operators.map((o) => o.process.exit)), sleep(20_000)]);
