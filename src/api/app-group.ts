@@ -192,6 +192,11 @@ export interface AppGroupStatus {
   lastAttemptedRevision?: string;
   lastHandledReconcileAt?: string;
   inventory?: InventoryEntry[];
+  /**
+   * A digest of the last finished apply (each object's desired hash and the resourceVersion it
+   * left, and the ServiceAccount): lets a new process skip re-applying a group nothing changed in.
+   */
+  appliedDigest?: string;
   apps?: AppStatus[];
   budget?: {
     requested?: ResourceBudget;

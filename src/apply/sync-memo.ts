@@ -63,6 +63,8 @@ export interface CachedObjects {
   list(apiVersion: string, kind: string, namespace?: string): readonly KubernetesObject[] | undefined;
   /** One object by name; undefined when it is not cached or its kind is not. */
   get(ref: ObjectRef): KubernetesObject | undefined;
+  /** Whether the caches hold this kind (then an object `get` does not find does not exist). */
+  watched(apiVersion: string, kind: string): boolean;
 }
 
 /** A kind in one namespace (none for a cluster-scoped kind). */
@@ -84,6 +86,14 @@ export function placesOf(refs: Iterable<Place>): Place[] {
   return [...places.values()];
 }
 
+/** Whether `o` carries the owner labels of `owner`. Pure. */
+function labelledAs(o: KubernetesObject, owner: { groupName: string; groupNamespace: string }): boolean {
+  const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
+  return (
+    labels?.[LABELS.groupName] === owner.groupName && labels?.[LABELS.groupNamespace] === owner.groupNamespace
+  );
+}
+
 /**
  * The objects `cached` holds in one place that carry the owner labels of `owner`; undefined when
  * that kind is not cached. Read-only: they are the cache's own objects.
@@ -93,64 +103,64 @@ export function cachedOfGroup(
   place: Place,
   owner: { groupName: string; groupNamespace: string },
 ): KubernetesObject[] | undefined {
-  return cached?.list(place.apiVersion, place.kind, place.namespace)?.filter((o) => {
-    const labels = (o.metadata as { labels?: Record<string, string> } | undefined)?.labels;
-    return (
-      (o.metadata?.namespace ?? '') === (place.namespace ?? '') &&
-      labels?.[LABELS.groupName] === owner.groupName &&
-      labels?.[LABELS.groupNamespace] === owner.groupNamespace
-    );
-  });
+  return cached
+    ?.list(place.apiVersion, place.kind, place.namespace)
+    ?.filter((o) => (o.metadata?.namespace ?? '') === (place.namespace ?? '') && labelledAs(o, owner));
 }
 
+const placeKey = (ref: ObjectRef) => `${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ''}|${ref.name}`;
+
 /**
- * Reads the group's live objects from `cached` when it holds their kind, else with one labelled
- * LIST per kind and namespace; if every object is
- * still at the resourceVersion of the last apply, returns them as unchanged (their status serves the
- * health check). Undefined when anything differs or a LIST fails: then the caller does a full sync.
+ * The group's live objects among `items`, keyed by placeKey: from `cached`, one lookup per object,
+ * where it watches their kind, else with one labelled LIST per kind and namespace. Undefined when a
+ * LIST fails.
  */
-export async function unchangedSince(
+async function liveOf(
   kube: Kube,
   items: readonly RenderedObject[],
-  memo: AppliedMemo,
   owner: { groupName: string; groupNamespace: string },
   cached?: CachedObjects,
-): Promise<AppliedObject[] | undefined> {
-  const selector = `${LABELS.groupName}=${owner.groupName},${LABELS.groupNamespace}=${owner.groupNamespace}`;
-  const groups = placesOf(
-    items.map((i) => ({
-      apiVersion: i.object.apiVersion,
-      kind: i.object.kind,
-      ...(i.object.metadata.namespace ? { namespace: i.object.metadata.namespace } : {}),
-    })),
-  );
+): Promise<Map<string, KubernetesObject> | undefined> {
   const live = new Map<string, KubernetesObject>();
+  const listed: Place[] = [];
+  for (const i of items) {
+    const ref = refOf(i.object);
+    if (!cached?.watched(ref.apiVersion, ref.kind)) {
+      listed.push(ref);
+      continue;
+    }
+    const o = cached.get(ref);
+    if (o && labelledAs(o, owner)) live.set(placeKey(ref), o);
+  }
+  const selector = `${LABELS.groupName}=${owner.groupName},${LABELS.groupNamespace}=${owner.groupNamespace}`;
   try {
     await Promise.all(
-      groups.map(async (g) => {
-        const fromCache = cachedOfGroup(cached, g, owner);
-        const items =
-          fromCache ??
-          (
-            await kube.list<KubernetesObject>(g.apiVersion, g.kind, {
-              ...(g.namespace ? { namespace: g.namespace } : {}),
-              labelSelector: selector,
-            })
-          ).items;
-        for (const o of items) {
-          live.set(`${g.apiVersion}|${g.kind}|${g.namespace ?? ''}|${o.metadata?.name ?? ''}`, o);
-        }
+      placesOf(listed).map(async (g) => {
+        const { items } = await kube.list<KubernetesObject>(g.apiVersion, g.kind, {
+          ...(g.namespace ? { namespace: g.namespace } : {}),
+          labelSelector: selector,
+        });
+        for (const o of items) live.set(placeKey({ ...g, name: o.metadata?.name ?? '' }), o);
       }),
     );
   } catch {
     return undefined;
   }
+  return live;
+}
+
+/** `items` as unchanged, when each is live at the resourceVersion `expected` gives its id. Pure. */
+function unchangedAt(
+  items: readonly RenderedObject[],
+  live: ReadonlyMap<string, KubernetesObject>,
+  expected: (id: string) => string | undefined,
+): AppliedObject[] | undefined {
   const out: AppliedObject[] = [];
   for (const i of items) {
     const ref = refOf(i.object);
-    const obj = live.get(`${ref.apiVersion}|${ref.kind}|${ref.namespace ?? ''}|${ref.name}`);
-    const expected = memo.get(inventoryId(ref))?.resourceVersion;
-    if (!obj || !expected || obj.metadata?.resourceVersion !== expected) return undefined;
+    const obj = live.get(placeKey(ref));
+    const rv = expected(inventoryId(ref));
+    if (!obj || !rv || obj.metadata?.resourceVersion !== rv) return undefined;
     out.push({
       ref,
       version: versionOf(ref.apiVersion),
@@ -159,4 +169,60 @@ export async function unchangedSince(
     });
   }
   return out;
+}
+
+/**
+ * Reads the group's live objects (liveOf); if every object is still at the resourceVersion of the
+ * last apply, returns them as unchanged (their status serves the health check). Undefined when
+ * anything differs or a LIST fails: then the caller does a full sync.
+ */
+export async function unchangedSince(
+  kube: Kube,
+  items: readonly RenderedObject[],
+  memo: AppliedMemo,
+  owner: { groupName: string; groupNamespace: string },
+  cached?: CachedObjects,
+): Promise<AppliedObject[] | undefined> {
+  const live = await liveOf(kube, items, owner, cached);
+  return live && unchangedAt(items, live, (id) => memo.get(id)?.resourceVersion);
+}
+
+/**
+ * One string for a memo and the service account its apply ran as: what status.appliedDigest keeps,
+ * so that a process without the memo (a restart, a group's next shard owner) can tell that nothing
+ * changed since a successful apply. Pure.
+ */
+export function memoDigest(memo: AppliedMemo, serviceAccount: string): string {
+  const h = createHash('sha256').update(`${serviceAccount}\n`);
+  for (const [id, m] of [...memo.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    h.update(`${id} ${m.hash} ${m.resourceVersion}\n`);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * unchangedSince for a process without the memo: the memo that the live objects and `items` make
+ * (desired hashes, live resourceVersions) must have `digest`, the memoDigest a successful apply left
+ * in status. Then Git renders what that apply sent and no object changed since it, so an apply
+ * would change nothing. Returns the objects as unchanged and that memo, or undefined.
+ */
+export async function unchangedSinceDigest(
+  kube: Kube,
+  items: readonly RenderedObject[],
+  digest: string,
+  serviceAccount: string,
+  owner: { groupName: string; groupNamespace: string },
+  cached?: CachedObjects,
+): Promise<{ applied: AppliedObject[]; memo: AppliedMemo } | undefined> {
+  const live = await liveOf(kube, items, owner, cached);
+  if (!live) return undefined;
+  const memo: AppliedMemo = new Map(
+    items.map((i) => {
+      const ref = refOf(i.object);
+      const rv = live.get(placeKey(ref))?.metadata?.resourceVersion ?? '';
+      return [inventoryId(ref), { hash: desiredHash(i), resourceVersion: rv }];
+    }),
+  );
+  if (memo.size !== items.length || memoDigest(memo, serviceAccount) !== digest) return undefined;
+  const applied = unchangedAt(items, live, (id) => memo.get(id)?.resourceVersion);
+  return applied && { applied, memo };
 }

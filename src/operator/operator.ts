@@ -330,6 +330,7 @@ export async function runOperator(
       list: (apiVersion: string, kind: string, namespace?: string) =>
         drift.watcher.cached(apiVersion, kind, namespace),
       get: (ref: ObjectRef) => drift.watcher.cachedObject(ref),
+      watched: (apiVersion: string, kind: string) => drift.watcher.watches(apiVersion, kind),
     },
     claims: (id: string) => caches.inventories.claims(id),
     observeStep: stepObserver('AppGroup', metrics, log),

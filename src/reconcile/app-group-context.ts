@@ -98,6 +98,8 @@ export interface AppGroupContext {
   /** The hooks of this release, as they stand after this run. */
   hookStatus?: HooksStatus;
   applied: AppliedObject[];
+  /** memoDigest of what the apply step left (or found unchanged): status.appliedDigest. */
+  appliedDigest?: string;
   pruned?: PruneResult;
   health?: GroupHealth;
 }

@@ -121,6 +121,7 @@ async function report(ctx: AppGroupContext, failure: unknown, started: Date): Pr
     pruneSkipped: ctx.pruned?.skipped ?? [],
     invalidInventory: ctx.inventory.invalid,
     ...(ctx.hookStatus ? { hooks: ctx.hookStatus } : {}),
+    ...(ctx.appliedDigest ? { appliedDigest: ctx.appliedDigest } : {}),
   });
   await writeGroupStatus(deps, group, status);
   deps.onSynced?.(group, {

@@ -3,8 +3,19 @@ import { REASON } from '../api/conditions.ts';
 import { KINDS } from '../api/group.ts';
 import { KubeApiError } from '../kube/kube-api-error.ts';
 import { ReconcileError } from '../runtime/errors/reconcile-error.ts';
-import { statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
+import { sameJson, statusRefOf, writeStatusIfChanged } from '../status/write-status.ts';
 import { type AppGroupReconcilerDeps, reads } from './app-group-context.ts';
+
+/**
+ * The status to write after `previous`: `computed`, except that the applied digest rides along with
+ * a write made for anything else and alone never causes one (objects whose status churns, an HPA's,
+ * move it on every re-sync). An older digest is still safe, since it matches only while nothing
+ * changed since the apply that left it; it is just less often of use. Pure.
+ */
+export function statusToWrite(previous: AppGroupStatus, computed: AppGroupStatus): AppGroupStatus {
+  const carried = { ...computed, appliedDigest: previous.appliedDigest };
+  return sameJson(previous, carried) ? carried : computed;
+}
 
 /**
  * Writes the group's status unless unchanged, and tells the reads about the new version. status.apps
@@ -18,7 +29,8 @@ export async function writeGroupStatus(
   status: AppGroupStatus,
 ): Promise<void> {
   const { apps: _apps, budget: _budget, ...previous } = group.status ?? {};
-  const { apps: _a, budget: _b, ...next } = status;
+  const { apps: _a, budget: _b, ...computed } = status;
+  const next = statusToWrite(previous, computed);
   let result: Awaited<ReturnType<typeof writeStatusIfChanged>>;
   try {
     result = await writeStatusIfChanged(

@@ -6,7 +6,7 @@ import { describeRef, inventoryId, keyOf, refOf, versionOf } from '../api/object
 import { applyStaged } from '../apply/apply-staged.ts';
 import { checkOwnership } from '../apply/ownership.ts';
 import { orphansOf, prune } from '../apply/prune.ts';
-import { memoOf, SyncMemo, unchangedSince } from '../apply/sync-memo.ts';
+import { memoDigest, memoOf, SyncMemo, unchangedSince, unchangedSinceDigest } from '../apply/sync-memo.ts';
 import { policyRule, policyViolation, policyViolations } from '../apply/tenancy.ts';
 import { entryOf, inventoryOverLimit, staleEntries } from '../diff/inventory.ts';
 import { objectHealth } from '../health/rules.ts';
@@ -106,40 +106,52 @@ function requestedNow(group: AppGroup): boolean {
 
 /**
  * Applies the rendered objects. When Git renders exactly what the last successful apply sent and
- * every live object is still at the resourceVersion that apply left (one labelled LIST per kind),
- * nothing is dry-run or written: a re-sync of an unchanged group costs a few reads. Before the first
- * write, every object that already exists is checked: it must be this group's, or adoptable.
+ * every live object is still at the resourceVersion that apply left (from the watch caches, else one
+ * labelled LIST per kind), nothing is dry-run or written: a re-sync of an unchanged group costs a
+ * few reads. This process's memo says what the last apply left; without it (after a restart, or for
+ * a group this shard owner takes over), status.appliedDigest does. Before the first write, every
+ * object that already exists is checked: it must be this group's, or adoptable.
  */
 export const apply: Step<Context> = {
   name: 'apply',
   async run(ctx) {
-    const memoKey = `${keyOf(ctx.group)}|${ctx.group.spec.serviceAccountName ?? ctx.deps.defaultServiceAccount ?? ''}`;
+    const serviceAccount = ctx.group.spec.serviceAccountName ?? ctx.deps.defaultServiceAccount ?? '';
+    const memoKey = `${keyOf(ctx.group)}|${serviceAccount}`;
     const memo = ctx.deps.memo.get(memoKey);
+    // A reconcile someone asked for (shoal reconcile, requested-at) looks at the cluster itself.
+    const cached = requestedNow(ctx.group) ? undefined : ctx.deps.cachedObjects;
+    const owner = ownerOf(ctx.group);
+    const digest = ctx.group.status?.appliedDigest;
     if (memo && SyncMemo.matches(memo, ctx.objects)) {
-      const unchanged = await unchangedSince(
-        ctx.applier,
-        ctx.objects,
-        memo,
-        ownerOf(ctx.group),
-        // A reconcile someone asked for (shoal reconcile, requested-at) looks at the cluster itself.
-        requestedNow(ctx.group) ? undefined : ctx.deps.cachedObjects,
-      );
+      const unchanged = await unchangedSince(ctx.applier, ctx.objects, memo, owner, cached);
       if (unchanged) {
         ctx.applied = unchanged;
+        ctx.appliedDigest = memoDigest(memo, serviceAccount);
+        return undefined;
+      }
+    } else if (digest && !requestedNow(ctx.group)) {
+      const found = await unchangedSinceDigest(
+        ctx.applier,
+        ctx.objects,
+        digest,
+        serviceAccount,
+        owner,
+        cached,
+      );
+      if (found) {
+        ctx.applied = found.applied;
+        ctx.appliedDigest = digest;
+        ctx.deps.memo.set(memoKey, found.memo);
         return undefined;
       }
     }
     ctx.deps.memo.forget(memoKey);
     const ownInventory = new Set(ctx.inventory.entries.map((e) => e.entry.id));
-    const cached = ctx.deps.cachedObjects;
+    const caches = ctx.deps.cachedObjects;
     ctx.applied = await applyStaged(ctx.applier, ctx.objects, {
       clock: ctx.deps.clock,
       onApplied: (a) => ctx.applied.push(a),
-      ...(cached
-        ? {
-            liveBefore: (ref) => cached.get(ref),
-          }
-        : {}),
+      ...(caches ? { liveBefore: (ref) => caches.get(ref) } : {}),
       beforeWrite: (existing) =>
         checkOwnership(ctx.applier, existing, {
           owner: ownerOf(ctx.group),
@@ -151,7 +163,9 @@ export const apply: Step<Context> = {
           ...(ctx.deps.cachedObjects ? { cached: ctx.deps.cachedObjects } : {}),
         }),
     });
-    ctx.deps.memo.set(memoKey, memoOf(ctx.objects, ctx.applied));
+    const left = memoOf(ctx.objects, ctx.applied);
+    ctx.deps.memo.set(memoKey, left);
+    ctx.appliedDigest = memoDigest(left, serviceAccount);
     return undefined;
   },
 };

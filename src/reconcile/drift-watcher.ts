@@ -133,6 +133,12 @@ export class DriftWatcher {
     return w && w !== 'starting' ? w.informer.list(namespace) : undefined;
   }
 
+  /** Whether a kind is watched (its cache filled). */
+  watches(apiVersion: string, kind: string): boolean {
+    const w = this.#watches.get(`${apiVersion}|${kind}`);
+    return w !== undefined && w !== 'starting';
+  }
+
   /**
    * One watched object by name, without listing its kind (undefined when it is not cached, or its
    * kind is not watched). Read-only, as for `cached`.

@@ -40,6 +40,8 @@ export interface SyncOutcome {
   invalidInventory: readonly string[];
   /** The Helm hooks of the release, when this run ran any. */
   hooks?: HooksStatus;
+  /** What the apply step left (memoDigest), when it finished. */
+  appliedDigest?: string;
 }
 
 const HEALTH_REASON: Record<GroupHealth['status'], Reason> = {
@@ -117,6 +119,7 @@ export function nextAppGroupStatus(o: SyncOutcome): { status: AppGroupStatus; ev
     ...(revision ? { lastAttemptedRevision: revision } : {}),
     inventory: [...o.inventory],
     ...(o.hooks ? { hooks: o.hooks } : {}),
+    ...(o.appliedDigest ? { appliedDigest: o.appliedDigest } : {}),
   };
   const run = (result: HistoryEntry['result'], message?: string): HistoryEntry[] =>
     [

@@ -24,6 +24,11 @@ export function statusRefOf(
   return { group, version, plural, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
 }
 
+/** Whether two values are equal as JSON (undefined members and an absent value count as absent). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? {})), JSON.parse(JSON.stringify(b ?? {})));
+}
+
 /**
  * Writes `next` to the status subresource (JSON merge patch) unless it equals `previous`: a periodic
  * reconcile that changed nothing costs no write. Returns whether it wrote, and the object's
@@ -36,8 +41,7 @@ export async function writeStatusIfChanged(
   next: object,
   clock: Clock,
 ): Promise<{ wrote: false } | { wrote: true; resourceVersion: string | undefined }> {
-  if (isDeepStrictEqual(JSON.parse(JSON.stringify(previous ?? {})), JSON.parse(JSON.stringify(next))))
-    return { wrote: false };
+  if (sameJson(previous, next)) return { wrote: false };
   for (let attempt = 1; ; attempt++) {
     try {
       return { wrote: true, resourceVersion: await kube.patchStatus(ref, next) };

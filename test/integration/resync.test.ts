@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
+import { scrapeMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
@@ -98,6 +99,59 @@ describe('re-syncs', () => {
     expect(live?.metadata.labels.tier).toBe('web');
     const spent = diff(before, await podTemplateRequests());
     // Server-side apply is counted as verb APPLY; dry runs carry dry_run="All".
+    expect(spent['APPLY(dry-run)']).toBe(10);
+    expect(spent.APPLY).toBe(10);
+  });
+
+  const tierOf = async (name: string) =>
+    (
+      await kube.get<{ metadata: { labels: Record<string, string> } }>({
+        apiVersion: 'v1',
+        kind: 'PodTemplate',
+        namespace: ns,
+        name,
+      })
+    )?.metadata.labels.tier;
+
+  /**
+   * Stops the operator, runs `meanwhile`, and starts a new process (no memo of its own syncs); once
+   * it has run the group's apply step, returns the request counters from before its start.
+   */
+  const restart = async (meanwhile: () => Promise<unknown> = async () => undefined) => {
+    await shoal.stop();
+    await meanwhile();
+    const before = await podTemplateRequests();
+    shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    await waitFor(
+      "the new process ran the group's apply step",
+      async () =>
+        (await scrapeMetric(
+          shoal.metricsUrl,
+          'shoal_reconcile_step_duration_seconds_count',
+          'kind="AppGroup",step="apply"',
+        )) >= 1,
+    );
+    return before;
+  };
+
+  it('a restarted operator finds an unchanged group unchanged by its status.appliedDigest: no dry run, no apply', async () => {
+    const digest = (await o.getGroup('app'))?.status?.appliedDigest;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const before = await restart();
+    const spent = diff(before, await podTemplateRequests());
+    expect(spent['APPLY(dry-run)']).toBeUndefined();
+    expect(spent.APPLY).toBeUndefined();
+    const group = await o.getGroup('app');
+    expect(group?.status?.appliedDigest).toBe(digest);
+    expect(group?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('an object changed while no operator ran: the restarted one applies the group in full and reverts it', async () => {
+    const before = await restart(() =>
+      kubectl('-n', ns, 'label', '--overwrite', 'podtemplate', 't6', 'tier=edited-while-down'),
+    );
+    await waitFor('reverted', async () => (await tierOf('t6')) === 'web');
+    const spent = diff(before, await podTemplateRequests());
     expect(spent['APPLY(dry-run)']).toBe(10);
     expect(spent.APPLY).toBe(10);
   });

@@ -380,6 +380,9 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
   lastAppliedRevision: str('The last revision applied successfully.'),
   lastAttemptedRevision: str('The last revision a sync was attempted for.'),
   lastHandledReconcileAt: str('The last value of the shoal.dev/requested-at annotation that was handled.'),
+  appliedDigest: str(
+    "A digest of the last finished apply: each object's desired hash and the resourceVersion it left, and the ServiceAccount. While it matches, a new Shoal process (a restart, another shard owner) skips the group's dry runs and applies.",
+  ),
   inventory: arr(
     'The objects this group applied, as <namespace>_<name>_<group>_<kind> ids with their API version.',
     obj(

@@ -117,6 +117,7 @@ describe('orphansOf', () => {
     list: (apiVersion: string, kind: string, namespace?: string) =>
       cache[`${apiVersion}|${kind}|${namespace ?? ''}`],
     get: () => undefined,
+    watched: () => true,
   };
   const scope = [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'listed' }];
 

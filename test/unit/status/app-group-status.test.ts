@@ -23,6 +23,13 @@ const ready = (s: ReturnType<typeof nextAppGroupStatus>) =>
   s.status.conditions?.find((c) => c.type === 'Ready');
 
 describe('nextAppGroupStatus (pure)', () => {
+  it("records the apply's digest, and keeps the one before when a run has none (it failed before the apply finished)", () => {
+    const first = nextAppGroupStatus({ ...ok, appliedDigest: 'sha256:aa' }).status;
+    expect(first.appliedDigest).toBe('sha256:aa');
+    const failed = nextAppGroupStatus({ ...ok, previous: first, failure: new Error('boom') }).status;
+    expect(failed.appliedDigest).toBe('sha256:aa');
+  });
+
   it('a first success: Ready, Synced, the inventory, one history entry and one event', () => {
     const next = nextAppGroupStatus(ok);
     expect(ready(next)).toMatchObject({
