@@ -18,8 +18,8 @@ export function desiredHash(item: RenderedObject): string {
 /**
  * The last successful apply of each AppGroup, in this process. A re-sync whose desired objects hash
  * the same and whose live objects still have the resourceVersions the apply left can skip the
- * dry-runs and applies: nothing in Git and nothing in the cluster changed. Lost on restart, which
- * only costs one full sync.
+ * dry-runs and applies: nothing in Git and nothing in the cluster changed. Lost on restart; a new
+ * process rebuilds it from status.appliedDigest where that still matches (unchangedSinceDigest).
  */
 export class SyncMemo {
   readonly #groups = new Map<string, AppliedMemo>();
