@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
-import { scrapeMetric } from '../support/metrics.ts';
+import { waitForApplyStep } from '../support/metrics.ts';
 import { shoalObjects, watchAppGroups } from '../support/objects.ts';
 import { startProxiedShoal, startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
@@ -86,15 +86,7 @@ describe('waiting on this process, not on the group', () => {
     try {
       // It syncs the group again once the artifact is here: its apply step runs, and finds by
       // status.appliedDigest that nothing changed (so it dry-runs nothing).
-      await waitFor(
-        "the new operator runs the group's apply step",
-        async () =>
-          (await scrapeMetric(
-            shoal.metricsUrl,
-            'shoal_reconcile_step_duration_seconds_count',
-            'kind="AppGroup",step="apply"',
-          )) >= 1,
-      );
+      await waitForApplyStep(shoal.metricsUrl);
       await waitFor('its reconcile is done', async () =>
         shoal.logs.some((l) => l.kind === 'AppGroup' && l.msg === 'reconciled' && l.key === `${ns}/app`),
       );

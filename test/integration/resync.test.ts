@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
-import { scrapeMetric } from '../support/metrics.ts';
+import { waitForApplyStep } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
@@ -122,15 +122,7 @@ describe('re-syncs', () => {
     await meanwhile();
     const before = await podTemplateRequests();
     shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
-    await waitFor(
-      "the new process ran the group's apply step",
-      async () =>
-        (await scrapeMetric(
-          shoal.metricsUrl,
-          'shoal_reconcile_step_duration_seconds_count',
-          'kind="AppGroup",step="apply"',
-        )) >= 1,
-    );
+    await waitForApplyStep(shoal.metricsUrl);
     return before;
   };
 

@@ -1,3 +1,5 @@
+import { waitFor } from './wait.ts';
+
 /**
  * The sum of one Prometheus metric's samples in a /metrics text, over the series whose labels contain
  * `labels` (a substring such as `operation="fetch",result="success"`; empty: every series).
@@ -12,4 +14,17 @@ export function sumMetric(text: string, name: string, labels = ''): number {
 /** Scrapes `${base}/metrics` (Shoal's metrics address) and sums a metric as `sumMetric` does. */
 export async function scrapeMetric(base: string, name: string, labels = ''): Promise<number> {
   return sumMetric(await (await fetch(`${base}/metrics`)).text(), name, labels);
+}
+
+/** Waits until Shoal (at `base`) has run an AppGroup's apply step, one that found it unchanged too. */
+export async function waitForApplyStep(base: string): Promise<void> {
+  await waitFor(
+    'the apply step of a group',
+    async () =>
+      (await scrapeMetric(
+        base,
+        'shoal_reconcile_step_duration_seconds_count',
+        'kind="AppGroup",step="apply"',
+      )) >= 1,
+  );
 }
