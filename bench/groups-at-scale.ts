@@ -41,7 +41,7 @@ import { statusRefOf } from '../src/status/write-status.ts';
 import { installFinalizerPolicy } from '../test/controlplane/control-plane.ts';
 import { FaultProxy, type ProxiedRequest } from '../test/support/fault-proxy.ts';
 import { gitRepo } from '../test/support/git-repo.ts';
-import { sumMetric } from '../test/support/metrics.ts';
+import { applySteps, sumMetric } from '../test/support/metrics.ts';
 import { watchAppGroups } from '../test/support/objects.ts';
 import { shoalProcess } from '../test/support/shoal-cli.ts';
 import { startCluster } from '../test/support/test-cluster.ts';
@@ -437,13 +437,8 @@ async function restartOne(log: ProxiedRequest[]) {
   void fresh.process.exit.then((code) => {
     exitCode = code;
   });
-  const applySteps = async () => {
-    const text = await fetch(`http://127.0.0.1:${fresh.port}/metrics`)
-      .then((r) => r.text())
-      .catch(() => '');
-    return sumMetric(text, 'shoal_reconcile_step_duration_seconds_count', 'kind="AppGroup",step="apply"');
-  };
-  while ((await applySteps()) < GROUPS) {
+  // Until its metrics port is up, the scrape fails: none yet.
+  while ((await applySteps(`http://127.0.0.1:${fresh.port}`).catch(() => 0)) < GROUPS) {
     if (exitCode !== undefined)
       throw new Error(
         `shoal run exited (${exitCode}) after the restart:\n${fresh.process.output().slice(-2000)}`,
@@ -700,7 +695,7 @@ try {
   const restart = REPLICAS === 1 && !values['no-restart'] ? await restartOne(proxy.log) : undefined;
   if (restart)
     say(
-      `restart: every object applied again ${restart.seconds.toFixed(1)} s after (${restart.requests} API requests)`,
+      `restart: every group's apply step run again ${restart.seconds.toFixed(1)} s after (${restart.requests} API requests, ${restart.dryRuns} dry runs, ${restart.applies} applies)`,
     );
 
   const result = {

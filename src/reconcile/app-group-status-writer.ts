@@ -13,6 +13,8 @@ import { type AppGroupReconcilerDeps, reads } from './app-group-context.ts';
  * changed since the apply that left it; it is just less often of use. Pure.
  */
 export function statusToWrite(previous: AppGroupStatus, computed: AppGroupStatus): AppGroupStatus {
+  // The common case (the digest did not move) needs no comparison here: the write compares anyway.
+  if (computed.appliedDigest === previous.appliedDigest) return computed;
   const carried = { ...computed, appliedDigest: previous.appliedDigest };
   return sameJson(previous, carried) ? carried : computed;
 }

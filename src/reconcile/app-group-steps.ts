@@ -119,7 +119,8 @@ export const apply: Step<Context> = {
     const memoKey = `${keyOf(ctx.group)}|${serviceAccount}`;
     const memo = ctx.deps.memo.get(memoKey);
     // A reconcile someone asked for (shoal reconcile, requested-at) looks at the cluster itself.
-    const cached = requestedNow(ctx.group) ? undefined : ctx.deps.cachedObjects;
+    const requested = requestedNow(ctx.group);
+    const cached = requested ? undefined : ctx.deps.cachedObjects;
     const owner = ownerOf(ctx.group);
     const digest = ctx.group.status?.appliedDigest;
     if (memo && SyncMemo.matches(memo, ctx.objects)) {
@@ -129,7 +130,7 @@ export const apply: Step<Context> = {
         ctx.appliedDigest = memoDigest(memo, serviceAccount);
         return undefined;
       }
-    } else if (digest && !requestedNow(ctx.group)) {
+    } else if (digest && !requested) {
       const found = await unchangedSinceDigest(
         ctx.applier,
         ctx.objects,

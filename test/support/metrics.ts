@@ -16,15 +16,12 @@ export async function scrapeMetric(base: string, name: string, labels = ''): Pro
   return sumMetric(await (await fetch(`${base}/metrics`)).text(), name, labels);
 }
 
-/** Waits until Shoal (at `base`) has run an AppGroup's apply step, one that found it unchanged too. */
+/** How many times Shoal (at `base`) ran an AppGroup's apply step, ones that found it unchanged too. */
+export function applySteps(base: string): Promise<number> {
+  return scrapeMetric(base, 'shoal_reconcile_step_duration_seconds_count', 'kind="AppGroup",step="apply"');
+}
+
+/** Waits until Shoal (at `base`) has run an AppGroup's apply step. */
 export async function waitForApplyStep(base: string): Promise<void> {
-  await waitFor(
-    'the apply step of a group',
-    async () =>
-      (await scrapeMetric(
-        base,
-        'shoal_reconcile_step_duration_seconds_count',
-        'kind="AppGroup",step="apply"',
-      )) >= 1,
-  );
+  await waitFor('the apply step of a group', async () => (await applySteps(base)) >= 1);
 }
