@@ -282,20 +282,32 @@ export class Kube {
     }
   }
 
-  #list<T extends ClientObject>(apiVersion: string, kind: string, opts: ListOptions) {
-    return translate(
-      this.#objects.list<T>(
-        apiVersion,
-        kind,
-        opts.namespace,
-        undefined,
-        undefined,
-        undefined,
-        opts.fieldSelector,
-        opts.labelSelector,
-        opts.limit,
-      ),
-    );
+  /**
+   * One LIST, as the API server wrote it (raw-request.ts): not through client-node's typed models,
+   * which turn timestamps into Dates, reorder fields and drop the ones they do not know, so a listed
+   * object would differ from the same object in a watch event or a write's answer. All namespaces
+   * when `namespace` is not given.
+   */
+  async #list<T extends ClientObject>(
+    apiVersion: string,
+    kind: string,
+    opts: ListOptions,
+  ): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }> {
+    const resource = await this.#resource(apiVersion, kind);
+    const ns =
+      resource.namespaced && opts.namespace ? `/namespaces/${encodeURIComponent(opts.namespace)}` : '';
+    const list = (await translate(
+      rawJson(this.config, {
+        method: 'GET',
+        path: `${groupVersionPath(apiVersion)}${ns}/${resource.name}`,
+        query: {
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          limit: opts.limit !== undefined ? String(opts.limit) : undefined,
+        },
+      }),
+    )) as { items?: T[] | null; metadata?: { resourceVersion?: string } };
+    return { ...list, items: list.items ?? [] };
   }
 
   async list<T extends object>(
