@@ -1,7 +1,10 @@
 // API requests for re-syncs of an unchanged 50-object AppGroup, counted by the API server itself
-// (apiserver_request_total), against the cost of one dry-run per object.
+// (apiserver_request_total), against the cost of one dry-run per object. With --status-writes, a
+// stand-in for the Deployment controller writes every Deployment's status each second meanwhile
+// (tier A runs no controllers): what a re-sync costs when resourceVersions move but nothing the
+// sync sends changed.
 //
-//   npm run bench -- resync-requests [--objects 50] [--window 30] [--json out.json]
+//   npm run bench -- resync-requests [--objects 50] [--window 30] [--status-writes] [--json out.json]
 
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +22,7 @@ const { values } = parseArgs({
   options: {
     objects: { type: 'string', default: '50' },
     window: { type: 'string', default: '30' },
+    'status-writes': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -59,6 +63,8 @@ async function requests(cp: Parameters<typeof kubectl>[0]): Promise<Counts> {
     const resource = line.match(/resource="([^"]*)"/)?.[1] ?? '';
     if (!SHOAL_RESOURCES.has(resource)) continue;
     const verb = line.match(/verb="([A-Z]+)"/)?.[1] ?? '?';
+    // The benchmark's own status writes (--status-writes): Shoal never writes a Deployment's status.
+    if (resource === 'deployments' && line.includes('subresource="status"') && verb !== 'GET') continue;
     const dry = /dry_run="All"/.test(line);
     const n = Number(line.split(' ').pop());
     const key = `${verb}${dry ? '(dry-run)' : ''} ${line.match(/resource="([^"]*)"/)?.[1]}${line.match(/subresource="([^"]*)"/)?.[1] ? `/${line.match(/subresource="([^"]*)"/)?.[1]}` : ''}`;
@@ -80,7 +86,8 @@ const files = Object.fromEntries(
 );
 const repo = await gitRepo(files);
 try {
-  const o = shoalObjects(cluster.kube, await cluster.newNamespace('bench'));
+  const ns = await cluster.newNamespace('bench');
+  const o = shoalObjects(cluster.kube, ns);
   const operator = await startOperator({
     kubeconfig: cp.kubeconfig,
     kustomize: cluster.kustomize,
@@ -107,7 +114,28 @@ try {
   await sleep(6_000);
   const firstRun = await requests(cp);
   const r0 = await reconciles();
+  const deployments = Object.values(files).filter((f) => f.includes('kind: Deployment')).length;
+  let statusWrites = 0;
+  const writing = values['status-writes'] ? writeStatuses() : undefined;
+  async function writeStatuses() {
+    const until = Date.now() + Number(values.window) * 1000;
+    for (let round = 1; Date.now() < until; round++) {
+      await Promise.all(
+        Array.from({ length: objects }, (_, i) => i)
+          .filter((i) => i % kinds.length === 3)
+          .map((i) =>
+            cluster.kube.patchStatus(
+              { group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, name: `d${i}` },
+              { observedGeneration: 1, replicas: round, updatedReplicas: round, unavailableReplicas: round },
+            ),
+          ),
+      );
+      statusWrites += deployments;
+      await sleep(1_000);
+    }
+  }
   await sleep(Number(values.window) * 1000);
+  await writing;
   const after = await requests(cp);
   const runs = (await reconciles()) - r0;
   await operator.stop();
@@ -119,6 +147,7 @@ try {
   );
   const result = {
     objects,
+    statusWrites,
     resyncs: runs,
     perResync: {
       reads: per(after.reads - firstRun.reads),
@@ -131,7 +160,9 @@ try {
   if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(
-    `re-sync of an unchanged ${objects}-object AppGroup (${runs} re-syncs): ${result.perResync.writes} writes, ` +
+    `re-sync of an unchanged ${objects}-object AppGroup (${runs} re-syncs` +
+      `${statusWrites ? `, ${statusWrites} status writes of its ${deployments} Deployments meanwhile` : ''}): ` +
+      `${result.perResync.writes.toFixed(1)} writes, ` +
       `${result.perResync.dryRuns} dry-runs, ${result.perResync.reads.toFixed(1)} reads per re-sync ` +
       `(one dry-run per object would be ${objects} requests)\n`,
   );

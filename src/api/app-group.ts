@@ -193,8 +193,9 @@ export interface AppGroupStatus {
   lastHandledReconcileAt?: string;
   inventory?: InventoryEntry[];
   /**
-   * A digest of the last finished apply (each object's desired hash and the resourceVersion it
-   * left, and the ServiceAccount): lets a new process skip re-applying a group nothing changed in.
+   * A digest of the last finished apply (each object's desired hash and a digest of what it left
+   * live, status aside, and the ServiceAccount): lets a new process skip re-applying a group
+   * nothing changed in.
    */
   appliedDigest?: string;
   apps?: AppStatus[];

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { KubernetesObject, ManagedFieldsEntry } from './object.ts';
 
 /** Written by `kubectl apply` beside the object: a second copy of it that no reader of Shoal's needs. */
@@ -52,4 +53,41 @@ export function fieldSet(e: ManagedFieldsEntry): Record<string, unknown> | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What of an object its writers other than its controllers can change, as a short digest: all of it
+ * but status, apiVersion and kind, and the metadata the API server keeps (resourceVersion,
+ * generation, managedFields) or a cache drops (kubectl's last-applied copy). So it is the same for
+ * the object an apply returned, the one a LIST returned and the one a slimmed watch cache holds, and
+ * it stays the same when only a status write moved the resourceVersion. With `withoutReplicas`
+ * (another manager owns `spec.replicas`, which the sync never sends), a scale is not counted
+ * either. Pure.
+ */
+export function contentDigest(o: KubernetesObject, opts: { withoutReplicas?: boolean } = {}): string {
+  const {
+    resourceVersion: _rv,
+    generation: _gen,
+    managedFields: _mf,
+    annotations,
+    ...meta
+  } = o.metadata ?? {};
+  const {
+    status: _status,
+    metadata: _metadata,
+    apiVersion: _av,
+    kind: _kind,
+    ...rest
+  } = o as Record<string, unknown>;
+  const kept: Record<string, unknown> = { ...rest };
+  if (opts.withoutReplicas && kept.spec && typeof kept.spec === 'object') {
+    const { replicas: _replicas, ...spec } = kept.spec as Record<string, unknown>;
+    kept.spec = spec;
+  }
+  let ann = annotations;
+  if (ann && LAST_APPLIED in ann) {
+    const { [LAST_APPLIED]: _la, ...others } = ann;
+    ann = others;
+  }
+  return hash('sha256', JSON.stringify([meta, ann ?? {}, kept]), 'base64');
 }

@@ -1,12 +1,29 @@
 import { createHash } from 'node:crypto';
+import { contentDigest } from '../api/cache-shapes.ts';
 import { LABELS } from '../api/group.ts';
 import { inventoryId, type ObjectRef, refOf, versionOf } from '../api/object-key.ts';
 import type { Kube, KubernetesObject } from '../kube/client.ts';
 import type { RenderedObject } from '../render/parse-manifests.ts';
 import type { AppliedObject } from './apply-staged.ts';
 
-/** What a group's last successful apply left behind: per object, the desired hash and the live resourceVersion. */
-export type AppliedMemo = Map<string, { hash: string; resourceVersion: string }>;
+/**
+ * What a group's last successful apply left behind: per object, the desired hash, the live
+ * resourceVersion and the live content (liveContent: all but status), so that a write of status
+ * alone (an HPA's metrics, a rollout's progress) or a scale by the autoscaler that owns the replicas
+ * does not count as a change.
+ */
+export type AppliedMemo = Map<string, { hash: string; resourceVersion: string; content: string }>;
+
+/** The content digest of an object as the sync treats it: its replicas left out when another manager owns them. Pure. */
+const liveContent = (item: RenderedObject, live: KubernetesObject): string =>
+  contentDigest(live, { withoutReplicas: item.replicas !== undefined });
+
+/** The memo entry of one desired object and what is live of it (nothing: it was not found). Pure. */
+const entryOf = (item: RenderedObject, live: KubernetesObject | undefined) => ({
+  hash: desiredHash(item),
+  resourceVersion: live?.metadata?.resourceVersion ?? '',
+  content: live ? liveContent(item, live) : '',
+});
 
 /** A hash of what the sync sends for an object (and of how it treats its replicas). Pure. */
 export function desiredHash(item: RenderedObject): string {
@@ -17,8 +34,8 @@ export function desiredHash(item: RenderedObject): string {
 
 /**
  * The last successful apply of each AppGroup, in this process. A re-sync whose desired objects hash
- * the same and whose live objects still have the resourceVersions the apply left can skip the
- * dry-runs and applies: nothing in Git and nothing in the cluster changed. Lost on restart; a new
+ * the same and whose live objects still have the resourceVersions or the content the apply left can
+ * skip the dry-runs and applies: nothing in Git and nothing the apply sets changed. Lost on restart; a new
  * process rebuilds it from status.appliedDigest where that still matches (unchangedSinceDigest).
  */
 export class SyncMemo {
@@ -45,11 +62,11 @@ export class SyncMemo {
 
 /** The memo a successful apply of `items` leaves. Pure. */
 export function memoOf(items: readonly RenderedObject[], applied: readonly AppliedObject[]): AppliedMemo {
-  const rv = new Map(applied.map((a) => [inventoryId(a.ref), a.live.metadata?.resourceVersion ?? '']));
+  const live = new Map(applied.map((a) => [inventoryId(a.ref), a.live]));
   return new Map(
     items.map((i) => {
       const id = inventoryId(refOf(i.object));
-      return [id, { hash: desiredHash(i), resourceVersion: rv.get(id) ?? '' }];
+      return [id, entryOf(i, live.get(id))];
     }),
   );
 }
@@ -149,18 +166,23 @@ async function liveOf(
   return live;
 }
 
-/** `items` as unchanged, when each is live at the resourceVersion `expected` gives its id. Pure. */
+/**
+ * `items` as unchanged, when each is live at the resourceVersion `memo` gives its id or with the
+ * content it gives (only status, or replicas another manager owns, moved since). Pure.
+ */
 function unchangedAt(
   items: readonly RenderedObject[],
   live: ReadonlyMap<string, KubernetesObject>,
-  expected: (id: string) => string | undefined,
+  memo: AppliedMemo,
 ): AppliedObject[] | undefined {
   const out: AppliedObject[] = [];
   for (const i of items) {
     const ref = refOf(i.object);
     const obj = live.get(placeKey(ref));
-    const rv = expected(inventoryId(ref));
-    if (!obj || !rv || obj.metadata?.resourceVersion !== rv) return undefined;
+    const m = memo.get(inventoryId(ref));
+    if (!obj || !m?.resourceVersion) return undefined;
+    if (obj.metadata?.resourceVersion !== m.resourceVersion && liveContent(i, obj) !== m.content)
+      return undefined;
     out.push({
       ref,
       version: versionOf(ref.apiVersion),
@@ -173,8 +195,9 @@ function unchangedAt(
 
 /**
  * Reads the group's live objects (liveOf); if every object is still at the resourceVersion of the
- * last apply, returns them as unchanged (their status serves the health check). Undefined when
- * anything differs or a LIST fails: then the caller does a full sync.
+ * last apply, or has the content it left, returns them as unchanged (their status serves the health
+ * check) and notes their resourceVersions in `memo` (the next check then compares no content).
+ * Undefined when anything differs or a LIST fails: then the caller does a full sync.
  */
 export async function unchangedSince(
   kube: Kube,
@@ -184,26 +207,34 @@ export async function unchangedSince(
   cached?: CachedObjects,
 ): Promise<AppliedObject[] | undefined> {
   const live = await liveOf(kube, items, owner, cached);
-  return live && unchangedAt(items, live, (id) => memo.get(id)?.resourceVersion);
+  const applied = live && unchangedAt(items, live, memo);
+  for (const a of applied ?? []) {
+    const id = inventoryId(a.ref);
+    const m = memo.get(id);
+    const rv = a.live.metadata?.resourceVersion;
+    if (m && rv && rv !== m.resourceVersion) memo.set(id, { ...m, resourceVersion: rv });
+  }
+  return applied;
 }
 
 /**
  * One string for a memo and the service account its apply ran as: what status.appliedDigest keeps,
  * so that a process without the memo (a restart, a group's next shard owner) can tell that nothing
- * changed since a successful apply. Pure.
+ * changed since a successful apply. It holds each object's content digest, not its
+ * resourceVersion, which status writes move. Pure.
  */
 export function memoDigest(memo: AppliedMemo, serviceAccount: string): string {
   const h = createHash('sha256').update(`${serviceAccount}\n`);
   for (const [id, m] of [...memo.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    h.update(`${id} ${m.hash} ${m.resourceVersion}\n`);
+    h.update(`${id} ${m.hash} ${m.content}\n`);
   return `sha256:${h.digest('hex')}`;
 }
 
 /**
  * unchangedSince for a process without the memo: the memo that the live objects and `items` make
- * (desired hashes, live resourceVersions) must have `digest`, the memoDigest a successful apply left
- * in status. Then Git renders what that apply sent and no object changed since it, so an apply
- * would change nothing. Returns the objects as unchanged and that memo, or undefined.
+ * (desired hashes, live content) must have `digest`, the memoDigest a successful apply left in
+ * status. Then Git renders what that apply sent and nothing the apply sets changed since it, so an
+ * apply would change nothing. Returns the objects as unchanged and that memo, or undefined.
  */
 export async function unchangedSinceDigest(
   kube: Kube,
@@ -218,11 +249,10 @@ export async function unchangedSinceDigest(
   const memo: AppliedMemo = new Map(
     items.map((i) => {
       const ref = refOf(i.object);
-      const rv = live.get(placeKey(ref))?.metadata?.resourceVersion ?? '';
-      return [inventoryId(ref), { hash: desiredHash(i), resourceVersion: rv }];
+      return [inventoryId(ref), entryOf(i, live.get(placeKey(ref)))];
     }),
   );
   if (memo.size !== items.length || memoDigest(memo, serviceAccount) !== digest) return undefined;
-  const applied = unchangedAt(items, live, (id) => memo.get(id)?.resourceVersion);
+  const applied = unchangedAt(items, live, memo);
   return applied && { applied, memo };
 }

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { contentDigest } from '../api/cache-shapes.ts';
 import { FIELD_MANAGERS } from '../api/group.ts';
 import type { KubernetesObject } from '../api/object.ts';
 
@@ -14,15 +15,13 @@ const digest = (text: string) => hash('sha256', text, 'base64');
 /**
  * What of an object counts for drift, as a digest: with a generation (most kinds with a spec), the
  * generation and the labels and annotations, so status updates never count; without one (ConfigMaps,
- * Secrets), the whole object but its resourceVersion and managedFields. Pure.
+ * Secrets), its content (contentDigest: the whole object but status and server-kept metadata). Pure.
  */
 export function driftFingerprint(o: WatchedObject): string {
   const m = o.metadata ?? {};
   if (m.generation !== undefined)
     return digest(JSON.stringify([m.generation, m.labels ?? {}, m.annotations ?? {}]));
-  const { resourceVersion: _rv, managedFields: _mf, ...meta } = m as Record<string, unknown>;
-  const { status: _status, metadata: _metadata, ...rest } = o as Record<string, unknown>;
-  return digest(JSON.stringify([meta, rest]));
+  return contentDigest(o);
 }
 
 /** Each field manager's entry (status writes aside) as a comparable signature (a digest). Pure. */

@@ -381,7 +381,7 @@ export const appGroupStatusSchema: Schema = obj('The observed state of the AppGr
   lastAttemptedRevision: str('The last revision a sync was attempted for.'),
   lastHandledReconcileAt: str('The last value of the shoal.dev/requested-at annotation that was handled.'),
   appliedDigest: str(
-    "A digest of the last finished apply: each object's desired hash and the resourceVersion it left, and the ServiceAccount. While it matches, a new Shoal process (a restart, another shard owner) skips the group's dry runs and applies.",
+    "A digest of the last finished apply: each object's desired hash and a digest of what it left live (all but status and server-kept metadata), and the ServiceAccount. While it matches, a new Shoal process (a restart, another shard owner) skips the group's dry runs and applies.",
   ),
   inventory: arr(
     'The objects this group applied, as <namespace>_<name>_<group>_<kind> ids with their API version.',

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fieldSet, slimManagedObject, withoutManagedFields } from '../../../src/api/cache-shapes.ts';
+import {
+  contentDigest,
+  fieldSet,
+  slimManagedObject,
+  withoutManagedFields,
+} from '../../../src/api/cache-shapes.ts';
 import {
   autoscalerScaled,
   driftAuthor,
@@ -97,5 +102,24 @@ describe('what the caches keep of an object', () => {
     expect(o.metadata.managedFields).toHaveLength(2);
     const bare = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e' } };
     expect(withoutManagedFields(bare)).toBe(bare);
+  });
+
+  it('contentDigest: the same for the object an apply returned, a list item and the slimmed cache copy', () => {
+    const applied = object();
+    const { apiVersion: _a, kind: _k, ...listItem } = object();
+    const d = contentDigest(applied);
+    expect(contentDigest(listItem)).toBe(d);
+    expect(contentDigest(slimManagedObject(applied))).toBe(d);
+    const statusOnly = {
+      ...object(),
+      metadata: { ...object().metadata, resourceVersion: '8' },
+      status: { a: 1 },
+    };
+    expect(contentDigest(statusOnly)).toBe(d);
+    const edited = { ...object(), data: { v: '2' } };
+    expect(contentDigest(edited)).not.toBe(d);
+    expect(
+      contentDigest({ ...object(), metadata: { ...object().metadata, annotations: { note: 'other' } } }),
+    ).not.toBe(d);
   });
 });

@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { type AppliedMemo, memoDigest } from '../../../src/apply/sync-memo.ts';
+import { LABELS } from '../../../src/api/group.ts';
+import type { AppliedObject } from '../../../src/apply/apply-staged.ts';
+import {
+  type AppliedMemo,
+  type CachedObjects,
+  memoDigest,
+  memoOf,
+  unchangedSince,
+} from '../../../src/apply/sync-memo.ts';
+import type { Kube, KubernetesObject } from '../../../src/kube/client.ts';
 import { statusToWrite } from '../../../src/reconcile/app-group-status-writer.ts';
+import type { RenderedObject } from '../../../src/render/parse-manifests.ts';
 
 const memo = (entries: [string, string, string][]): AppliedMemo =>
-  new Map(entries.map(([id, hash, resourceVersion]) => [id, { hash, resourceVersion }]));
+  new Map(entries.map(([id, hash, content]) => [id, { hash, resourceVersion: '1', content }]));
 
 describe('memoDigest (pure)', () => {
   const a = memo([
@@ -17,7 +27,7 @@ describe('memoDigest (pure)', () => {
     expect(memoDigest(new Map([...a.entries()].reverse()), 'deployer')).toBe(digest);
   });
 
-  it('changes with any object, its desired hash, its resourceVersion, or the ServiceAccount', () => {
+  it('changes with any object, its desired hash, its live content, or the ServiceAccount; not with a resourceVersion', () => {
     const others = [
       memoDigest(memo([['ns_a__ConfigMap', 'h1', '101']]), 'deployer'),
       memoDigest(
@@ -37,6 +47,84 @@ describe('memoDigest (pure)', () => {
       memoDigest(a, ''),
     ];
     expect(new Set([digest, ...others]).size).toBe(5);
+    const moved = new Map([...a].map(([id, m]) => [id, { ...m, resourceVersion: '999' }]));
+    expect(memoDigest(moved, 'deployer')).toBe(digest);
+  });
+});
+
+describe('unchangedSince, from a watch cache (pure but for the reads it makes)', () => {
+  const owner = { groupName: 'app', groupNamespace: 'shop' };
+  const labels = { [LABELS.groupName]: 'app', [LABELS.groupNamespace]: 'shop' };
+  const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' };
+  const desired = (replicas?: { initial: number }): RenderedObject => ({
+    object: { ...ref, metadata: { name: 'web', namespace: 'shop', labels }, spec: { template: { x: 1 } } },
+    source: 'web.yaml',
+    ...(replicas ? { replicas } : {}),
+  });
+  // The Deployment as the apply returned it (with apiVersion and kind, managedFields, status).
+  const applied: KubernetesObject & Record<string, unknown> = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u1',
+      resourceVersion: '10',
+      generation: 1,
+      labels,
+      managedFields: [{ manager: 'shoal', operation: 'Apply', time: '2026-01-01T00:00:00Z' }],
+    },
+    spec: { replicas: 2, template: { x: 1 } },
+    status: { replicas: 0 },
+  };
+  type Edit = (o: Record<string, unknown> & { metadata: Record<string, unknown> }) => void;
+  /** The same object as a later watch event would hold it (no apiVersion or kind in a list), edited. */
+  const later = (edit: Edit) => {
+    const { apiVersion: _a, kind: _k, ...o } = structuredClone(applied) as Parameters<Edit>[0];
+    o.metadata.resourceVersion = '11';
+    edit(o);
+    return o as KubernetesObject;
+  };
+  const cache = (o: KubernetesObject): CachedObjects => ({
+    list: () => [o],
+    get: () => o,
+    watched: () => true,
+  });
+  // Every kind is cached here, so nothing is listed: a call would be a bug.
+  const kube = new Proxy({}, { get: () => () => Promise.reject(new Error('no read expected')) }) as Kube;
+  const check = (item: RenderedObject, edit: Edit) => {
+    const left = memoOf(
+      [item],
+      [{ ref, version: 'v1', action: 'configured', live: applied } as AppliedObject],
+    );
+    return { left, result: unchangedSince(kube, [item], left, owner, cache(later(edit))) };
+  };
+
+  it('a status write moved the resourceVersion: unchanged, and the memo takes the new resourceVersion', async () => {
+    const { left, result } = check(desired(), (o) => {
+      o.status = { replicas: 2, readyReplicas: 2 };
+      (o.metadata.managedFields as unknown[]).push({ manager: 'kcm', subresource: 'status' });
+    });
+    expect((await result)?.map((a) => a.action)).toEqual(['unchanged']);
+    expect([...left.values()][0]?.resourceVersion).toBe('11');
+  });
+
+  it('a scale: unchanged only where another manager owns the replicas (the sync never sends them)', async () => {
+    const scaled: Edit = (o) => {
+      (o.spec as { replicas: number }).replicas = 5;
+      o.metadata.generation = 2;
+    };
+    expect(await check(desired({ initial: 2 }), scaled).result).toHaveLength(1);
+    expect(await check(desired(), scaled).result).toBeUndefined();
+  });
+
+  it.each<[string, Edit]>([
+    ['the spec', (o) => ((o.spec as { template: unknown }).template = { x: 2 })],
+    ['a label', (o) => (o.metadata.labels = { ...labels, tier: 'hacked' })],
+    ['an annotation', (o) => (o.metadata.annotations = { note: 'hand' })],
+    ['the object itself (deleted and created again)', (o) => (o.metadata.uid = 'u2')],
+  ])('a change of %s: not unchanged', async (_what, edit) => {
+    expect(await check(desired(), edit).result).toBeUndefined();
   });
 });
 
