@@ -164,7 +164,7 @@ describe('re-syncs of objects whose controllers write their status', () => {
     const rvBefore = await resourceVersions();
     await controllersAtWork();
     const rvAfter = await resourceVersions();
-    rvAfter.forEach((rv, i) => expect(rv).not.toBe(rvBefore[i]));
+    for (const [i, rv] of rvAfter.entries()) expect(rv).not.toBe(rvBefore[i]);
     const from = shoal.proxy.log.length;
     const token = `r-${Date.now()}`;
     await kubectl('-n', ns, 'annotate', '--overwrite', 'appgroup', 'app', `shoal.dev/requested-at=${token}`);
