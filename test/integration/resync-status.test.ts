@@ -110,27 +110,18 @@ describe('re-syncs of objects whose controllers write their status', () => {
       )
       .map((r) => `${r.query.get('dryRun') ? 'dry-run' : 'apply'} ${r.path.split('/').slice(-2).join('/')}`);
 
+  /** One of the three objects (all named web), as the API server has it now. */
+  const web = <T extends KubernetesObject>(apiVersion: string, kind: string) =>
+    kube.get<T>({ apiVersion, kind, namespace: ns, name: 'web' });
   const replicas = async () =>
-    (
-      await kube.get<{ spec: { replicas: number } }>({
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        namespace: ns,
-        name: 'web',
-      })
-    )?.spec.replicas;
-
+    (await web<KubernetesObject & { spec: { replicas: number } }>('apps/v1', 'Deployment'))?.spec.replicas;
   const resourceVersions = () =>
     Promise.all(
       [
         ['apps/v1', 'Deployment'],
         ['autoscaling/v2', 'HorizontalPodAutoscaler'],
         ['policy/v1', 'PodDisruptionBudget'],
-      ].map(
-        async ([apiVersion = '', kind = '']) =>
-          (await kube.get<KubernetesObject>({ apiVersion, kind, namespace: ns, name: 'web' }))?.metadata
-            ?.resourceVersion,
-      ),
+      ].map(async ([apiVersion = '', kind = '']) => (await web(apiVersion, kind))?.metadata?.resourceVersion),
     );
 
   beforeAll(async () => {
@@ -193,12 +184,10 @@ describe('re-syncs of objects whose controllers write their status', () => {
     const from = shoal.proxy.log.length;
     await kubectl('-n', ns, 'patch', 'pdb', 'web', '--type=merge', '-p', '{"spec":{"minAvailable":0}}');
     await waitFor('reverted', async () => {
-      const pdb = await kube.get<{ spec: { minAvailable: number } }>({
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
-        namespace: ns,
-        name: 'web',
-      });
+      const pdb = await web<KubernetesObject & { spec: { minAvailable: number } }>(
+        'policy/v1',
+        'PodDisruptionBudget',
+      );
       return pdb?.spec.minAvailable === 1;
     });
     expect(sent(from)).toContain('apply poddisruptionbudgets/web');
