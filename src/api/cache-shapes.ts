@@ -56,7 +56,7 @@ export function fieldSet(e: ManagedFieldsEntry): Record<string, unknown> | undef
 }
 
 /**
- * What of an object its writers other than its controllers can change, as a short digest: all of it
+ * An object's content as a short digest, as far as anyone but its controller writes it: all of it
  * but status, apiVersion and kind, and the metadata the API server keeps (resourceVersion,
  * generation, managedFields) or a cache drops (kubectl's last-applied copy). So it is the same for
  * the object an apply returned, the one a LIST returned and the one a slimmed watch cache holds, and

@@ -16,7 +16,7 @@ import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { PooledKubeConfig } from './kube-config.ts';
 import { Informer, namespaceOfPath } from './list-watch.ts';
-import { rawJson } from './raw-request.ts';
+import { MAX_LIST_BYTES, rawJson } from './raw-request.ts';
 
 // client-node's KubernetesObject types timestamps as Date, which a JSON body never holds; this
 // wrapper takes and returns plain JSON shapes (api/object.ts) instead.
@@ -305,6 +305,7 @@ export class Kube {
           fieldSelector: opts.fieldSelector,
           limit: opts.limit !== undefined ? String(opts.limit) : undefined,
         },
+        maxBytes: MAX_LIST_BYTES,
       }),
     )) as { items?: T[] | null; metadata?: { resourceVersion?: string } };
     return { ...list, items: list.items ?? [] };

@@ -1,8 +1,15 @@
+import { constants } from 'node:buffer';
 import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { request } from 'undici';
 
 /** Bodies longer than this are refused rather than parsed: no object Shoal writes comes close. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A LIST's cap: the longest text V8 holds, as when client-node read lists. A list is as long as the
+ * cluster is large, and refusing one would leave a cache empty.
+ */
+export const MAX_LIST_BYTES = constants.MAX_STRING_LENGTH;
 
 export interface RawRequest {
   method: 'GET' | 'PATCH' | 'POST' | 'PUT' | 'DELETE';
@@ -11,17 +18,22 @@ export interface RawRequest {
   query?: Record<string, string | undefined>;
   body?: string;
   contentType?: string;
+  /** The longest answer read (MAX_BODY_BYTES unless given). */
+  maxBytes?: number;
 }
 
-/** A body as text, refused past MAX_BODY_BYTES whether or not the server said its length. */
-export async function bodyText(body: AsyncIterable<Buffer> & { destroy: () => unknown }): Promise<string> {
+/** A body as text, refused past `maxBytes` whether or not the server said its length. */
+export async function bodyText(
+  body: AsyncIterable<Buffer> & { destroy: () => unknown },
+  maxBytes = MAX_BODY_BYTES,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       body.destroy();
-      throw new Error(`the API server answered more than ${MAX_BODY_BYTES} bytes`);
+      throw new Error(`the API server answered more than ${maxBytes} bytes`);
     }
     chunks.push(chunk);
   }
@@ -66,7 +78,7 @@ export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknow
     ...(r.body !== undefined ? { body: r.body } : {}),
     ...(dispatcher ? { dispatcher } : {}),
   });
-  const text = await bodyText(res.body);
+  const text = await bodyText(res.body, r.maxBytes);
   if (res.statusCode >= 400) {
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = String(v);

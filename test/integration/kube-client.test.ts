@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { slimManagedObject } from '../../src/api/cache-shapes.ts';
+import { contentDigest, slimManagedObject } from '../../src/api/cache-shapes.ts';
 import type { KubernetesObject } from '../../src/api/object.ts';
 import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeApiError } from '../../src/kube/kube-api-error.ts';
@@ -147,5 +147,44 @@ describe('the Kube client', () => {
     } finally {
       await informer.stop();
     }
+  });
+
+  it('lists objects as the API server wrote them (as a GET answers them), in all namespaces without one, past 16 MiB', async () => {
+    const ns = await newNamespace('list');
+    // 18 ConfigMaps of ~0.95 MiB: a 17 MiB list, past the cap on a single object's answer.
+    const big = 'x'.repeat(1_000_000);
+    await Promise.all(
+      Array.from({ length: 18 }, (_, i) =>
+        kube.apply(
+          {
+            ...cm(ns, `big${i}`, { v: big }),
+            metadata: { name: `big${i}`, namespace: ns, labels: { list: ns } },
+          },
+          apply,
+        ),
+      ),
+    );
+    const { items, resourceVersion } = await kube.list<KubernetesObject>('v1', 'ConfigMap', {
+      namespace: ns,
+    });
+    expect(items.map((o) => o.metadata?.name).sort()).toEqual(
+      Array.from({ length: 18 }, (_, i) => `big${i}`).sort(),
+    );
+    expect(resourceVersion).toMatch(/^\d+$/);
+    const got = await kube.get<KubernetesObject>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ns,
+      name: 'big3',
+    });
+    const listed = items.find((o) => o.metadata?.name === 'big3');
+    // Timestamps as the server wrote them (not Dates), and the same fields in the same order.
+    expect(typeof listed?.metadata?.creationTimestamp).toBe('string');
+    expect(listed?.metadata?.creationTimestamp).toBe(got?.metadata?.creationTimestamp);
+    expect(Object.keys(listed?.metadata ?? {})).toEqual(Object.keys(got?.metadata ?? {}));
+    expect(listed && contentDigest(listed)).toBe(got && contentDigest(got));
+    // No namespace: every namespace (the label keeps it to this test's objects).
+    const everywhere = await kube.list<KubernetesObject>('v1', 'ConfigMap', { labelSelector: `list=${ns}` });
+    expect(everywhere.items).toHaveLength(18);
   });
 });

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { bodyText, requestUrl } from '../../../src/kube/raw-request.ts';
+import { bodyText, MAX_LIST_BYTES, requestUrl } from '../../../src/kube/raw-request.ts';
 
 describe('requestUrl', () => {
   it('appends the path to the server, keeping a path prefix', () => {
@@ -47,5 +47,17 @@ describe('bodyText', () => {
     await expect(bodyText(body)).rejects.toThrow(/more than 16777216 bytes/);
     expect(sent).toBeLessThan(64);
     expect(body.destroyed).toBe(true);
+  });
+
+  it('reads a longer answer where the caller allows it (a LIST is as long as the cluster is large)', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let sent = 0;
+    const body = new Readable({
+      read() {
+        sent++;
+        this.push(sent > 20 ? null : chunk);
+      },
+    });
+    expect((await bodyText(body, MAX_LIST_BYTES)).length).toBe(20 * 1024 * 1024);
   });
 });
