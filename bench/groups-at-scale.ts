@@ -465,11 +465,18 @@ async function restartOne(log: ProxiedRequest[]) {
 
 /**
  * SIGKILL of replica 0: for each shard it held, how long until another live replica holds its Lease
- * (polled every 100 ms); then a hand edit of an object of one of its groups, until reverted.
+ * (polled every 100 ms); how long until the new owners have run the apply step of each of its
+ * groups, and the dry runs and applies they sent for them (none while nothing changed: the groups'
+ * status.appliedDigest); then a hand edit of an object of one of its groups, until reverted.
  */
-async function killOne() {
+async function killOne(log: ProxiedRequest[]) {
   const victim = operators[0];
   if (!victim) return undefined;
+  const survivorSteps = async () =>
+    (await Promise.all(operators.slice(1).map((o) => applySteps(`http://127.0.0.1:${o.port}`)))).reduce(
+      (a, b) => a + b,
+      0,
+    );
   const shardLeases = async () =>
     (
       await cluster.kube.list<Lease>('coordination.k8s.io/v1', 'Lease', {
@@ -480,6 +487,13 @@ async function killOne() {
   const holderOf = (l: Lease) => l.spec.holderIdentity ?? '';
   const its = (await shardLeases()).filter((l) => holderOf(l).startsWith('bench-r0_'));
   const names = new Set(its.map((l) => l.metadata.name));
+  const victimShards = new Set(its.map((l) => Number(l.metadata.annotations?.[SHARD_ANNOTATIONS.shard])));
+  const count = Number(its[0]?.metadata.annotations?.[SHARD_ANNOTATIONS.count] ?? 12);
+  const orphaned = Array.from({ length: GROUPS }, (_, g) => g).filter((g) =>
+    victimShards.has(shardOf(`${nsOf(g)}/${groupName(g)}`, count)),
+  );
+  const steps0 = await survivorSteps();
+  const from = log.length;
   const k0 = performance.now();
   await victim.process.kill();
   const taken = new Map<string, number>();
@@ -495,12 +509,17 @@ async function killOne() {
     await sleep(100);
   }
   const seconds = [...taken.values()];
+  // The new owners re-sync what they took over (the apply step of each of its groups).
+  while ((await survivorSteps()) - steps0 < orphaned.length && performance.now() - k0 < 300_000)
+    await sleep(100);
+  const resyncedSeconds = (performance.now() - k0) / 1000;
+  const resync = log.slice(from);
+  const configMaps = (dry: boolean) =>
+    resync.filter(
+      (r) => r.method === 'PATCH' && r.path.includes('/configmaps/') && r.query.has('dryRun') === dry,
+    ).length;
   // A hand edit of an object of an orphaned group is reverted by its new owner.
-  const victimShards = new Set(its.map((l) => Number(l.metadata.annotations?.[SHARD_ANNOTATIONS.shard])));
-  const count = Number(its[0]?.metadata.annotations?.[SHARD_ANNOTATIONS.count] ?? 12);
-  const orphan = Array.from({ length: GROUPS }, (_, g) => g).find((g) =>
-    victimShards.has(shardOf(`${nsOf(g)}/${groupName(g)}`, count)),
-  );
+  const orphan = orphaned[0];
   const revertedSeconds = orphan === undefined ? undefined : await editUntilReverted(cluster.kube, orphan, 0);
   operators.shift();
   return {
@@ -508,6 +527,10 @@ async function killOne() {
     takenOver: taken.size,
     leaseTakeoverSecondsP50: percentile(seconds, 50),
     leaseTakeoverSecondsP99: percentile(seconds, 99),
+    groups: orphaned.length,
+    resyncedSeconds,
+    resyncDryRuns: configMaps(true),
+    resyncApplies: configMaps(false),
     orphanDriftRevertedSeconds: revertedSeconds,
   };
 }
@@ -691,7 +714,7 @@ try {
     rssFileMiB: await rssMiB(operators[0]?.pid ?? 0, 'RssFile'),
     threads: (await rssMiB(operators[0]?.pid ?? 0, 'Threads')) * 1024,
   };
-  const handover = REPLICAS > 1 ? await killOne() : undefined;
+  const handover = REPLICAS > 1 ? await killOne(proxy.log) : undefined;
   const restart = REPLICAS === 1 && !values['no-restart'] ? await restartOne(proxy.log) : undefined;
   if (restart)
     say(
@@ -773,6 +796,11 @@ try {
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s` +
       (restart
         ? `; restart ${restart.seconds.toFixed(1)} s (${restart.requests} API requests, ${restart.dryRuns + restart.applies} dry runs and applies)`
+        : '') +
+      (handover
+        ? `; after a SIGKILL, ${handover.takenOver} shards taken over at p50 ${handover.leaseTakeoverSecondsP50.toFixed(1)} s, ` +
+          `its ${handover.groups} groups re-synced ${handover.resyncedSeconds.toFixed(1)} s after it ` +
+          `(${handover.resyncDryRuns + handover.resyncApplies} dry runs and applies)`
         : '') +
       '\n',
   );
