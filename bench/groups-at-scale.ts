@@ -415,6 +415,12 @@ function startReplica(r: number, kubeconfig: string): (typeof operators)[number]
   return { process: process_, port, pid: process_.child.pid ?? 0 };
 }
 
+/** The dry runs (`dry`) or the applies of ConfigMaps among `requests`. Pure. */
+const configMapPatches = (requests: readonly ProxiedRequest[], dry: boolean) =>
+  requests.filter(
+    (r) => r.method === 'PATCH' && r.path.includes('/configmaps/') && r.query.has('dryRun') === dry,
+  ).length;
+
 /**
  * A restart of the one replica (an upgrade, a rescheduled pod), on the groups of the cold start:
  * SIGTERM, then the same command with the same cache directory. Nothing changed meanwhile; the new
@@ -448,15 +454,11 @@ async function restartOne(log: ProxiedRequest[]) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const requests = log.slice(from);
-  const configMaps = (dry: boolean) =>
-    requests.filter(
-      (r) => r.method === 'PATCH' && r.path.includes('/configmaps/') && r.query.has('dryRun') === dry,
-    ).length;
   return {
     seconds,
     requests: requests.length,
-    dryRuns: configMaps(true),
-    applies: configMaps(false),
+    dryRuns: configMapPatches(requests, true),
+    applies: configMapPatches(requests, false),
     requestsByKind: byKind(requests, 1),
     shoalCpuSeconds: await cpuSeconds(fresh.pid),
     rssMiB: await rssMiB(fresh.pid),
@@ -514,10 +516,6 @@ async function killOne(log: ProxiedRequest[]) {
     await sleep(100);
   const resyncedSeconds = (performance.now() - k0) / 1000;
   const resync = log.slice(from);
-  const configMaps = (dry: boolean) =>
-    resync.filter(
-      (r) => r.method === 'PATCH' && r.path.includes('/configmaps/') && r.query.has('dryRun') === dry,
-    ).length;
   // A hand edit of an object of an orphaned group is reverted by its new owner.
   const orphan = orphaned[0];
   const revertedSeconds = orphan === undefined ? undefined : await editUntilReverted(cluster.kube, orphan, 0);
@@ -529,8 +527,8 @@ async function killOne(log: ProxiedRequest[]) {
     leaseTakeoverSecondsP99: percentile(seconds, 99),
     groups: orphaned.length,
     resyncedSeconds,
-    resyncDryRuns: configMaps(true),
-    resyncApplies: configMaps(false),
+    resyncDryRuns: configMapPatches(resync, true),
+    resyncApplies: configMapPatches(resync, false),
     orphanDriftRevertedSeconds: revertedSeconds,
   };
 }
