@@ -114,21 +114,23 @@ try {
   await sleep(6_000);
   const firstRun = await requests(cp);
   const r0 = await reconciles();
-  const deployments = Object.values(files).filter((f) => f.includes('kind: Deployment')).length;
+  // The Deployments among the objects (kinds[3]: d3, d8, ...).
+  const deploymentNames = Array.from({ length: objects }, (_, i) => i)
+    .filter((i) => i % kinds.length === 3)
+    .map((i) => `d${i}`);
+  const deployments = deploymentNames.length;
   let statusWrites = 0;
   const writing = values['status-writes'] ? writeStatuses() : undefined;
   async function writeStatuses() {
     const until = Date.now() + Number(values.window) * 1000;
     for (let round = 1; Date.now() < until; round++) {
       await Promise.all(
-        Array.from({ length: objects }, (_, i) => i)
-          .filter((i) => i % kinds.length === 3)
-          .map((i) =>
-            cluster.kube.patchStatus(
-              { group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, name: `d${i}` },
-              { observedGeneration: 1, replicas: round, updatedReplicas: round, unavailableReplicas: round },
-            ),
+        deploymentNames.map((name) =>
+          cluster.kube.patchStatus(
+            { group: 'apps', version: 'v1', plural: 'deployments', namespace: ns, name },
+            { observedGeneration: 1, replicas: round, updatedReplicas: round, unavailableReplicas: round },
           ),
+        ),
       );
       statusWrites += deployments;
       await sleep(1_000);

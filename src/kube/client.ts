@@ -293,13 +293,13 @@ export class Kube {
     kind: string,
     opts: ListOptions,
   ): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }> {
-    const resource = await this.#resource(apiVersion, kind);
-    const ns =
-      resource.namespaced && opts.namespace ? `/namespaces/${encodeURIComponent(opts.namespace)}` : '';
+    const path = opts.namespace
+      ? await this.#collectionIn(apiVersion, kind, opts.namespace)
+      : await this.collectionPath(apiVersion, kind);
     const list = (await translate(
       rawJson(this.config, {
         method: 'GET',
-        path: `${groupVersionPath(apiVersion)}${ns}/${resource.name}`,
+        path,
         query: {
           labelSelector: opts.labelSelector,
           fieldSelector: opts.fieldSelector,
