@@ -283,16 +283,16 @@ export class Kube {
   }
 
   /**
-   * One LIST, as the API server wrote it (raw-request.ts): not through client-node's typed models,
-   * which turn timestamps into Dates, reorder fields and drop the ones they do not know, so a listed
-   * object would differ from the same object in a watch event or a write's answer. All namespaces
-   * when `namespace` is not given.
+   * One page of a LIST, as the API server wrote it (raw-request.ts): not through client-node's typed
+   * models, which turn timestamps into Dates, reorder fields and drop the ones they do not know, so a
+   * listed object would differ from the same object in a watch event or a write's answer. All
+   * namespaces when `namespace` is not given.
    */
-  async #list<T extends ClientObject>(
+  async #listPage<T extends ClientObject>(
     apiVersion: string,
     kind: string,
-    opts: ListOptions,
-  ): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }> {
+    opts: ListOptions & { continue?: string | undefined },
+  ): Promise<ListPage<T>> {
     const path = opts.namespace
       ? await this.#collectionIn(apiVersion, kind, opts.namespace)
       : await this.collectionPath(apiVersion, kind);
@@ -304,11 +304,57 @@ export class Kube {
           labelSelector: opts.labelSelector,
           fieldSelector: opts.fieldSelector,
           limit: opts.limit !== undefined ? String(opts.limit) : undefined,
+          continue: opts.continue,
         },
         maxBytes: MAX_LIST_BYTES,
       }),
-    )) as { items?: T[] | null; metadata?: { resourceVersion?: string } };
+    )) as { items?: T[] | null; metadata?: ListPage<T>['metadata'] };
     return { ...list, items: list.items ?? [] };
+  }
+
+  /**
+   * A whole LIST, read a page of `LIST_PAGE_SIZE` at a time as client-go's reflector does: the API
+   * server builds and sends one page at a time, and `each` (an informer's transform) slims a page's
+   * objects before the next one is read, so the text of one page is held rather than that of the
+   * whole collection. Every page is of the first page's snapshot (its resourceVersion). A snapshot
+   * compacted away mid-list (410 Expired on a continue token) is listed again from the start, once.
+   * With `opts.limit`, one page of at most that many items.
+   */
+  async #list<T extends ClientObject>(
+    apiVersion: string,
+    kind: string,
+    opts: ListOptions,
+    each: (obj: T) => T = (o) => o,
+  ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
+    if (opts.limit !== undefined) {
+      const page = await this.#listPage<T>(apiVersion, kind, opts);
+      return { items: page.items.map(each), metadata: { ...page.metadata } };
+    }
+    for (let attempt = 0; ; attempt++) {
+      const items: T[] = [];
+      let resourceVersion: string | undefined;
+      let next: string | undefined;
+      try {
+        do {
+          const page = await this.#listPage<T>(apiVersion, kind, {
+            ...opts,
+            limit: opts.pageSize ?? LIST_PAGE_SIZE,
+            continue: next,
+          });
+          resourceVersion ??= page.metadata?.resourceVersion;
+          for (const o of page.items) items.push(each(o));
+          const token = page.metadata?.continue || undefined;
+          // A server answering the same token again would have the loop ask for the same page forever.
+          if (token !== undefined && token === next)
+            throw new KubeApiError(500, 'InternalError', `the ${kind} list repeated its continue token`);
+          next = token;
+        } while (next);
+        return { items, metadata: resourceVersion !== undefined ? { resourceVersion } : {} };
+      } catch (err) {
+        if (attempt > 0 || next === undefined || !(err instanceof KubeApiError) || err.code !== 410)
+          throw err;
+      }
+    }
   }
 
   async list<T extends object>(
@@ -317,7 +363,7 @@ export class Kube {
     opts: ListOptions = {},
   ): Promise<{ items: T[]; resourceVersion: string }> {
     const list = await this.#list(apiVersion, kind, opts);
-    return { items: list.items as unknown as T[], resourceVersion: list.metadata?.resourceVersion ?? '' };
+    return { items: list.items as unknown as T[], resourceVersion: list.metadata.resourceVersion ?? '' };
   }
 
   /**
@@ -446,12 +492,21 @@ export class Kube {
   ) {
     const namespace = namespaceOfPath(path);
     const listed = { ...opts, ...(namespace ? { namespace } : {}) };
-    return new Informer<T>(this.config, path, () => this.#list<T>(apiVersion, kind, listed), {
+    return new Informer<T>(this.config, path, (each) => this.#list<T>(apiVersion, kind, listed, each), {
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
       ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
       ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),
     });
   }
+}
+
+/** Items per page of a LIST, as client-go's reflector asks for. */
+export const LIST_PAGE_SIZE = 500;
+
+/** One page of a LIST: its items, the snapshot's resourceVersion, and the token of the next page. */
+interface ListPage<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
 /** What a list asks for: a namespace (or all), selectors, and at most `limit` items. */
@@ -460,6 +515,8 @@ export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
+  /** Items per page of a whole list (without `limit`): LIST_PAGE_SIZE unless given. */
+  pageSize?: number;
 }
 
 export type { KubernetesObject } from '../api/object.ts';

@@ -1,10 +1,4 @@
-import {
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-  ListWatch,
-  Watch,
-} from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 
 type WatchDone = (err: unknown) => void;
 type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => void;
@@ -96,6 +90,15 @@ export function namespaceOfPath(path: string): string | undefined {
   return /\/namespaces\/([^/]+)\/[^/]+\/?$/.exec(path)?.[1];
 }
 
+/**
+ * A whole list of the informer's path, each item passed through `each` as it is read (so a list
+ * read page by page holds the slimmed items and one page, not the whole collection as sent).
+ */
+export type EachList<T> = (each: (obj: T) => T) => Promise<{
+  items: T[];
+  metadata?: { resourceVersion?: string };
+}>;
+
 export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;
@@ -114,20 +117,18 @@ export class Informer<T extends KubernetesObject> {
   readonly #watch: BookmarkWatch;
   #listError: unknown;
 
-  constructor(config: KubeConfig, path: string, list: ListPromise<T>, opts: InformerOptions<T> = {}) {
+  constructor(config: KubeConfig, path: string, list: EachList<T>, opts: InformerOptions<T> = {}) {
     const transform = opts.transform;
     this.#watch = new BookmarkWatch(
       config,
       opts.random ?? Math.random,
       transform as ((obj: unknown) => unknown) | undefined,
     );
-    const listed: ListPromise<T> = () =>
-      list()
-        .then((l) => (transform ? { ...l, items: l.items.map((o) => transform(o)) } : l))
-        .catch((err: unknown) => {
-          this.#listError = err;
-          throw err;
-        });
+    const listed = () =>
+      list(transform ?? ((o) => o)).catch((err: unknown) => {
+        this.#listError = err;
+        throw err;
+      });
     this.#lw = new ListWatch<T>(
       path,
       this.#watch as unknown as Watch,

@@ -187,4 +187,103 @@ describe('the Kube client', () => {
     const everywhere = await kube.list<KubernetesObject>('v1', 'ConfigMap', { labelSelector: `list=${ns}` });
     expect(everywhere.items).toHaveLength(18);
   });
+  it('reads a whole list a page at a time, from one snapshot, and lists again when the snapshot expired mid-way', async () => {
+    const ns = await newNamespace('pages');
+    const names = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    await Promise.all(names.map((n) => kube.apply(cm(ns, n, { v: n }), apply)));
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-pages-'));
+    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'pages' });
+    try {
+      const paged = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }));
+      const lists = () =>
+        proxy.requests((r) => r.method === 'GET' && r.path.endsWith('/configmaps') && !r.watch);
+
+      const all = await paged.list<KubernetesObject>('v1', 'ConfigMap', { namespace: ns, pageSize: 5 });
+      expect(all.items.map((o) => o.metadata?.name)).toEqual(names);
+      expect(lists().map((r) => [r.query.get('limit'), r.query.has('continue')])).toEqual([
+        ['5', false],
+        ['5', true],
+        ['5', true],
+      ]);
+      // The list's resourceVersion is its snapshot's: a watch from it misses nothing written after.
+      expect(all.resourceVersion).toMatch(/^\d+$/);
+
+      // With a limit, one page of at most that many.
+      const few = await paged.list<KubernetesObject>('v1', 'ConfigMap', { namespace: ns, limit: 4 });
+      expect(few.items).toHaveLength(4);
+      expect(lists()).toHaveLength(4);
+
+      // The snapshot compacted away between two pages: the API server answers the next page 410
+      // Expired (as after etcd's compaction, injected here). The list starts again, once.
+      let expired = 0;
+      proxy.rule((r) =>
+        r.query.has('continue') && expired++ === 0 ? { status: 410, reason: 'Expired' } : undefined,
+      );
+      const again = await paged.list<KubernetesObject>('v1', 'ConfigMap', { namespace: ns, pageSize: 5 });
+      expect(again.items.map((o) => o.metadata?.name)).toEqual(names);
+      expect(
+        lists()
+          .slice(4)
+          .map((r) => [r.query.has('continue'), r.status]),
+      ).toEqual([
+        [false, 200],
+        [true, 410],
+        [false, 200],
+        [true, 200],
+        [true, 200],
+      ]);
+
+      // Expired twice in a row: the list fails with the server's reason, not with a partial list.
+      expired = 0;
+      proxy.rule((r) => (r.query.has('continue') ? { status: 410, reason: 'Expired' } : undefined));
+      const refused = await paged
+        .list('v1', 'ConfigMap', { namespace: ns, pageSize: 5 })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(KubeApiError);
+      expect((refused as KubeApiError).code).toBe(410);
+    } finally {
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an informer's list reads pages and keeps each page's objects as its transform leaves them", async () => {
+    const ns = await newNamespace('pagedinf');
+    const annotations = { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}' };
+    const names = Array.from({ length: 7 }, (_, i) => `i${i}`);
+    await Promise.all(
+      names.map((n) =>
+        kube.apply({ ...cm(ns, n, { v: n }), metadata: { name: n, namespace: ns, annotations } }, apply),
+      ),
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-pagedinf-'));
+    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'pagedinf' });
+    const paged = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }));
+    const seen: string[] = [];
+    const informer = paged.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap', {
+      pageSize: 3,
+      transform: (o) => {
+        seen.push(o.metadata?.name ?? '');
+        return slimManagedObject(o);
+      },
+    });
+    try {
+      await informer.start();
+      const listed = proxy.requests((r) => r.path.endsWith('/configmaps') && !r.watch);
+      expect(listed.map((r) => r.query.get('limit'))).toEqual(['3', '3', '3']);
+      expect(seen.sort()).toEqual(names);
+      for (const n of names) {
+        const o = informer.get(n, ns) as unknown as KubernetesObject;
+        expect((o as { data?: Record<string, string> }).data?.v).toBe(n);
+        expect(o.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBeUndefined();
+      }
+      // The watch starts from the list's snapshot: a write after it reaches the cache.
+      await kube.apply(cm(ns, 'later', { v: 'later' }), apply);
+      await waitFor('the later ConfigMap in the cache', async () => informer.get('later', ns) !== undefined);
+    } finally {
+      await informer.stop();
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
