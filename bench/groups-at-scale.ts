@@ -5,9 +5,9 @@
 // watches of Shoal's product (writesFloor: owner labels, a status and an event per group, two
 // watches), which splits what Shoal's own code costs from what its product asks of the API server;
 // then resident memory and API requests per minute at steady state, how long a change by hand takes
-// to be reverted; on one replica, a restart (until every group's apply step ran once more: what an
-// upgrade costs); and, with --replicas above 1, the split of groups over the
-// replicas and the handover after a SIGKILL of one. Shoal runs as its own
+// to be reverted; on one replica, a full re-list (every watch expired: its peak RSS) and a restart
+// (until every group's apply step ran once more: what an upgrade costs); and, with --replicas above
+// 1, the split of groups over the replicas and the handover after a SIGKILL of one. Shoal runs as its own
 // processes (`shoal run`), each reaching the API server through a counting proxy of its own
 // (test/support/fault-proxy.ts, one shared log).
 //
@@ -462,6 +462,40 @@ async function restartOne(log: ProxiedRequest[]) {
     requestsByKind: byKind(requests, 1),
     shoalCpuSeconds: await cpuSeconds(fresh.pid),
     rssMiB: await rssMiB(fresh.pid),
+    peakRssMiB: await rssMiB(fresh.pid, 'VmHWM'),
+  };
+}
+
+/**
+ * A full re-list of replica 0, as after etcd compacted its watches' resourceVersion or on its
+ * periodic safety net (every 10 min): the proxy ends every open watch with 410 Gone, and each
+ * informer lists its kind afresh (the managed ConfigMaps among them) before it watches again. The
+ * peak RSS is the kernel's high-water mark (VmHWM), reset just before: what a memory limit must
+ * allow for. Measured until every watch is open again.
+ */
+async function relistOne(proxy: FaultProxy) {
+  const o = operators[0];
+  if (!o) return undefined;
+  await writeFile(`/proc/${o.pid}/clear_refs`, '5');
+  const from = proxy.log.length;
+  const cpu0 = await cpuSeconds(o.pid);
+  const t0 = performance.now();
+  const cut = proxy.expireWatches();
+  while (proxy.openWatches() < cut) {
+    if (performance.now() - t0 > 10 * 60_000)
+      throw new Error('relist: the watches did not come back in 10 min');
+    await sleep(50);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const lists = proxy.log.slice(from).filter((r) => r.method === 'GET' && !r.watch);
+  return {
+    seconds,
+    watches: cut,
+    listRequests: lists.length,
+    configMapListRequests: lists.filter((r) => r.path.endsWith('/configmaps')).length,
+    shoalCpuSeconds: (await cpuSeconds(o.pid)) - cpu0,
+    peakRssMiB: await rssMiB(o.pid, 'VmHWM'),
+    rssAfterMiB: await rssMiB(o.pid),
   };
 }
 
@@ -712,6 +746,11 @@ try {
     rssFileMiB: await rssMiB(operators[0]?.pid ?? 0, 'RssFile'),
     threads: (await rssMiB(operators[0]?.pid ?? 0, 'Threads')) * 1024,
   };
+  const relist = REPLICAS === 1 ? await relistOne(proxy) : undefined;
+  if (relist)
+    say(
+      `relist: ${relist.watches} watches expired, back ${relist.seconds.toFixed(1)} s after (${relist.listRequests} lists), peak RSS ${relist.peakRssMiB.toFixed(0)} MiB`,
+    );
   const handover = REPLICAS > 1 ? await killOne(proxy.log) : undefined;
   const restart = REPLICAS === 1 && !values['no-restart'] ? await restartOne(proxy.log) : undefined;
   if (restart)
@@ -770,6 +809,7 @@ try {
       externalMiB: sumMetric(metrics, 'shoal_process_nodejs_external_memory_bytes') / 2 ** 20,
     },
     driftToRevertedSeconds: { samples: drift.length, p50: percentile(drift, 50), p99: percentile(drift, 99) },
+    ...(relist ? { relist } : {}),
     ...(restart ? { restart } : {}),
     replicas: {
       count: REPLICAS,
@@ -792,6 +832,9 @@ try {
       `${result.steadyState.rssMiB.map((r) => r.mean.toFixed(0)).join('/')} MiB RSS, ${perMinute.toFixed(0)} API requests/min for ` +
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s` +
+      (relist
+        ? `; a full re-list ${relist.seconds.toFixed(1)} s, peak RSS ${relist.peakRssMiB.toFixed(0)} MiB`
+        : '') +
       (restart
         ? `; restart ${restart.seconds.toFixed(1)} s (${restart.requests} API requests, ${restart.dryRuns + restart.applies} dry runs and applies)`
         : '') +
