@@ -124,8 +124,16 @@ export class Informer<T extends KubernetesObject> {
       opts.random ?? Math.random,
       transform as ((obj: unknown) => unknown) | undefined,
     );
+    // An object the cache already holds at the listed resourceVersion is kept as it is (ListWatch
+    // keeps the cached copy of a same-version item anyway): a re-list then allocates one page at a
+    // time, not a second copy of the whole cache, and transforms only what changed.
+    const each = (o: T) => {
+      const cached = this.#lw.get(o.metadata?.name ?? '', o.metadata?.namespace);
+      if (cached && cached.metadata?.resourceVersion === o.metadata?.resourceVersion) return cached;
+      return transform ? transform(o) : o;
+    };
     const listed = () =>
-      list(transform ?? ((o) => o)).catch((err: unknown) => {
+      list(each).catch((err: unknown) => {
         this.#listError = err;
         throw err;
       });

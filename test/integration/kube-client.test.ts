@@ -280,6 +280,20 @@ describe('the Kube client', () => {
       // The watch starts from the list's snapshot: a write after it reaches the cache.
       await kube.apply(cm(ns, 'later', { v: 'later' }), apply);
       await waitFor('the later ConfigMap in the cache', async () => informer.get('later', ns) !== undefined);
+
+      // A re-list keeps what the cache holds at the listed version as it is: the same objects, not
+      // transformed again (so a re-list does not build a second copy of the cache).
+      const held = names.map((n) => informer.get(n, ns));
+      const transformed = seen.length;
+      informer.relist();
+      await waitFor(
+        'the re-list read',
+        async () => proxy.requests((r) => r.path.endsWith('/configmaps') && !r.watch).length === 6,
+      );
+      await waitFor('the watch open again', async () => proxy.openWatches() === 1);
+      expect(names.map((n) => informer.get(n, ns))).toEqual(held);
+      expect(names.every((n, i) => informer.get(n, ns) === held[i])).toBe(true);
+      expect(seen.length).toBe(transformed);
     } finally {
       await informer.stop();
       await proxy.close();
