@@ -471,7 +471,7 @@ async function restartOne(log: ProxiedRequest[]) {
  * periodic safety net (every 10 min): the proxy ends every open watch with 410 Gone, and each
  * informer lists its kind afresh (the managed ConfigMaps among them) before it watches again. The
  * peak RSS is the kernel's high-water mark (VmHWM), reset just before: what a memory limit must
- * allow for. Measured until every watch is open again.
+ * allow for. Measured until every watch is open again; then the RSS for 30 s while it settles.
  */
 async function relistOne(proxy: FaultProxy) {
   const o = operators[0];
@@ -488,14 +488,23 @@ async function relistOne(proxy: FaultProxy) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const lists = proxy.log.slice(from).filter((r) => r.method === 'GET' && !r.watch);
+  const shoalCpuSeconds = (await cpuSeconds(o.pid)) - cpu0;
+  const rssAfterMiB = await rssMiB(o.pid);
+  // What stays once the process is idle again: the RSS every 5 s for 30 s after.
+  const settling: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    await sleep(5_000);
+    settling.push(Math.round(await rssMiB(o.pid)));
+  }
   return {
     seconds,
     watches: cut,
     listRequests: lists.length,
     configMapListRequests: lists.filter((r) => r.path.endsWith('/configmaps')).length,
-    shoalCpuSeconds: (await cpuSeconds(o.pid)) - cpu0,
+    shoalCpuSeconds,
     peakRssMiB: await rssMiB(o.pid, 'VmHWM'),
-    rssAfterMiB: await rssMiB(o.pid),
+    rssAfterMiB,
+    rssSettlingMiB: settling,
   };
 }
 
@@ -833,7 +842,7 @@ try {
       `${result.steadyState.appGroupReconcilesPerMinute.toFixed(0)} re-syncs/min (interval ${values.interval}); drift reverted p50 ${result.driftToRevertedSeconds.p50.toFixed(2)} s, ` +
       `p99 ${result.driftToRevertedSeconds.p99.toFixed(2)} s` +
       (relist
-        ? `; a full re-list ${relist.seconds.toFixed(1)} s, peak RSS ${relist.peakRssMiB.toFixed(0)} MiB`
+        ? `; a full re-list ${relist.seconds.toFixed(1)} s, peak RSS ${relist.peakRssMiB.toFixed(0)} MiB, ${relist.rssSettlingMiB.at(-1)} MiB 30 s after`
         : '') +
       (restart
         ? `; restart ${restart.seconds.toFixed(1)} s (${restart.requests} API requests, ${restart.dryRuns + restart.applies} dry runs and applies)`
