@@ -128,8 +128,9 @@ export class Informer<T extends KubernetesObject> {
     // keeps the cached copy of a same-version item anyway): a re-list then allocates one page at a
     // time, not a second copy of the whole cache, and transforms only what changed.
     const each = (o: T) => {
-      const cached = this.#lw.get(o.metadata?.name ?? '', o.metadata?.namespace);
-      if (cached && cached.metadata?.resourceVersion === o.metadata?.resourceVersion) return cached;
+      const version = o.metadata?.resourceVersion;
+      const cached = version ? this.#lw.get(o.metadata?.name ?? '', o.metadata?.namespace) : undefined;
+      if (cached && cached.metadata?.resourceVersion === version) return cached;
       return transform ? transform(o) : o;
     };
     const listed = () =>
