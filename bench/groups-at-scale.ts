@@ -7,8 +7,8 @@
 // then resident memory and API requests per minute at steady state, how long a change by hand takes
 // to be reverted; on one replica, a full re-list (every watch expired: its peak RSS) and a restart
 // (until every group's apply step ran once more: what an upgrade costs); and, with --replicas above
-// 1, the split of groups over the replicas and the handover after a SIGKILL of one. Shoal runs as its own
-// processes (`shoal run`), each reaching the API server through a counting proxy of its own
+// 1, the split of groups over the replicas and the handover after a SIGKILL of one. Shoal runs as
+// its own processes (`shoal run`), each reaching the API server through a counting proxy of its own
 // (test/support/fault-proxy.ts, one shared log).
 //
 //   npm run bench -- groups-at-scale [--groups 1000] [--objects 10] [--namespaces 10] [--replicas 1]

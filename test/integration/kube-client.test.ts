@@ -247,7 +247,7 @@ describe('the Kube client', () => {
     }
   });
 
-  it("an informer's list reads pages and keeps each page's objects as its transform leaves them", async () => {
+  it("an informer's list reads pages through its transform, and a re-list keeps what the cache holds at the listed version", async () => {
     const ns = await newNamespace('pagedinf');
     const annotations = { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}' };
     const names = Array.from({ length: 7 }, (_, i) => `i${i}`);
