@@ -187,6 +187,7 @@ describe('the Kube client', () => {
     const everywhere = await kube.list<KubernetesObject>('v1', 'ConfigMap', { labelSelector: `list=${ns}` });
     expect(everywhere.items).toHaveLength(18);
   });
+
   it('reads a whole list a page at a time, from one snapshot, and lists again when the snapshot expired mid-way', async () => {
     const ns = await newNamespace('pages');
     const names = Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`);
@@ -259,6 +260,7 @@ describe('the Kube client', () => {
     const dir = await mkdtemp(join(tmpdir(), 'shoal-pagedinf-'));
     const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'pagedinf' });
     const paged = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }));
+    const lists = () => proxy.requests((r) => r.path.endsWith('/configmaps') && !r.watch);
     const seen: string[] = [];
     const informer = paged.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap', {
       pageSize: 3,
@@ -269,8 +271,7 @@ describe('the Kube client', () => {
     });
     try {
       await informer.start();
-      const listed = proxy.requests((r) => r.path.endsWith('/configmaps') && !r.watch);
-      expect(listed.map((r) => r.query.get('limit'))).toEqual(['3', '3', '3']);
+      expect(lists().map((r) => r.query.get('limit'))).toEqual(['3', '3', '3']);
       expect(seen.sort()).toEqual(names);
       for (const n of names) {
         const o = informer.get(n, ns) as unknown as KubernetesObject;
@@ -286,11 +287,12 @@ describe('the Kube client', () => {
       const held = names.map((n) => informer.get(n, ns));
       const transformed = seen.length;
       informer.relist();
+      // The informer watches again only once the whole list is in its cache: wait for that watch.
       await waitFor(
-        'the re-list read',
-        async () => proxy.requests((r) => r.path.endsWith('/configmaps') && !r.watch).length === 6,
+        'the re-list read and the watch open again',
+        async () =>
+          lists().length === 6 && proxy.requests((r) => r.watch).length === 2 && proxy.openWatches() === 1,
       );
-      await waitFor('the watch open again', async () => proxy.openWatches() === 1);
       expect(names.map((n) => informer.get(n, ns))).toEqual(held);
       expect(names.every((n, i) => informer.get(n, ns) === held[i])).toBe(true);
       expect(seen.length).toBe(transformed);
