@@ -4,7 +4,7 @@ import type { ChartSource } from '../api/chart-source.ts';
 import type { GitSource } from '../api/git-source.ts';
 import { ANNOTATIONS, API_GROUP, API_VERSION, KINDS } from '../api/group.ts';
 import type { ObjectRef } from '../api/object-key.ts';
-import { parseAddr } from '../http/health-server.ts';
+import { listeningAddr, parseAddr } from '../http/health-server.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { InformerLike } from '../runtime/informer.ts';
@@ -196,10 +196,7 @@ export class DashboardServer {
       this.#heartbeat = this.#opts.clock.after(15_000, tick);
     };
     this.#heartbeat = this.#opts.clock.after(15_000, tick);
-    const a = server.address();
-    return typeof a === 'object' && a
-      ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
-      : '';
+    return `http://${listeningAddr(server)}`;
   }
 
   async stop(): Promise<void> {

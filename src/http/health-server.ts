@@ -20,6 +20,16 @@ export function parseAddr(addr: string): { host?: string; port: number } {
 }
 
 /**
+ * The address a listening server is bound to, as `host:port` (`[::1]:port` for IPv6): the port the
+ * kernel chose for a `:0`. Pure.
+ */
+export function listeningAddr(server: Pick<Server, 'address'>): string {
+  const a = server.address();
+  if (!a || typeof a === 'string') return a ?? '';
+  return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+/**
  * `/healthz` (the process works: 500 once its workers stopped or start-up failed, so the kubelet
  * restarts it), `/readyz` (caches synced) and `/metrics` (Prometheus text).
  */

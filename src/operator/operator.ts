@@ -6,7 +6,7 @@ import type { ObjectRef } from '../api/object-key.ts';
 import { SyncMemo } from '../apply/sync-memo.ts';
 import type { RunConfig } from '../config.ts';
 import { DEFAULT_INVENTORY_LIMITS } from '../diff/inventory.ts';
-import { startHealthServer } from '../http/health-server.ts';
+import { listeningAddr, startHealthServer } from '../http/health-server.ts';
 import { Metrics } from '../http/metrics.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -155,7 +155,7 @@ export async function runOperator(
         },
         metrics,
       );
-      log({ msg: 'serving health and metrics', addr: config.metricsAddr });
+      log({ msg: 'serving health and metrics', addr: listeningAddr(server) });
     },
     async stop() {
       const s = server;

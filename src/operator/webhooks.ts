@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { GitSource } from '../api/git-source.ts';
 import { keyOf, parseKey } from '../api/object-key.ts';
+import { listeningAddr } from '../http/health-server.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { startWebhookServer, type WebhookTarget } from '../http/webhook/webhook-server.ts';
 import type { Kube } from '../kube/client.ts';
@@ -91,7 +92,7 @@ export function webhookReceiver(w: WebhookWiring): { runnable: Runnable; server:
           },
           { maxBodyBytes: w.maxBodyBytes },
         );
-        w.log({ msg: 'serving push webhooks', addr: w.addr });
+        w.log({ msg: 'serving push webhooks', addr: listeningAddr(server) });
       },
       async stop() {
         const s = server;

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,45 +15,35 @@ const cm = (name: string, v: string) =>
 const MALFORMED =
   '{"status":{"inventory":[{"id":"not-an-inventory-id","v":"v1"},{"id":"x_y_z_Kind","v":"v1 beta"}]}}';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('malformed live state (catalogue D20)', () => {
   let ns: string;
   let tmp: string;
   let repo: TestRepo;
   let o: ReturnType<typeof shoalObjects>;
-  let port: number;
+  let base = '';
   let operator: ReturnType<typeof shoalProcess> | undefined;
-  const start = () => {
+  const start = async () => {
     operator = shoalProcess(
       cp.kubeconfig,
       [
         `--watch-namespace=${ns}`,
         '--allow-file-urls',
-        `--metrics-addr=127.0.0.1:${port}`,
+        '--metrics-addr=127.0.0.1:0',
         '--webhook-addr=',
         '--leader-elect=false',
       ],
       { SHOAL_CACHE_DIR: join(tmp, 'cache') },
     );
-    return operator;
+    base = await operator.listening('serving health and metrics');
   };
-  const probe = async (path: string) =>
-    (await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined))?.status;
+  const probe = async (path: string) => (await fetch(`${base}${path}`).catch(() => undefined))?.status;
 
   beforeAll(async () => {
     ns = await newNamespace('badstate');
     o = shoalObjects(kube, ns);
     tmp = await mkdtemp(join(tmpdir(), 'shoal-bad-'));
-    port = await freePort();
     repo = await gitRepo({ 'bad/a.yaml': cm('a', '1'), 'good/b.yaml': cm('b', '1') });
-    start();
+    await start();
     await o.source('repo', { url: repo.url, interval: '1s' });
     await o.group('bad', { sourceRef: { name: 'repo' }, path: 'bad', prune: true, interval: '1h' });
     await o.group('good', { sourceRef: { name: 'repo' }, path: 'good', prune: true, interval: '1h' });
@@ -129,7 +118,7 @@ describe('malformed live state (catalogue D20)', () => {
       '-p',
       MALFORMED,
     );
-    start();
+    await start();
     await waitFor('ready after the restart', async () => (await probe('/readyz')) === 200, {
       timeoutMs: 30_000,
     });

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppGroup } from '../../src/api/app-group.ts';
@@ -9,23 +8,13 @@ import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 describe('the shoal command (bin/shoal.js run) as its own process', () => {
   let shoal: ReturnType<typeof shoalProcess>;
-  let port: number;
   let ns: string;
   let repo: TestRepo;
 
   beforeAll(async () => {
     ns = await newNamespace('cli');
-    port = await freePort();
     repo = await gitRepo({
       'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-cli}\ndata: {a: b}\n',
     });
@@ -34,7 +23,7 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
       [
         `--watch-namespace=${ns}`,
         '--allow-file-urls',
-        `--metrics-addr=127.0.0.1:${port}`,
+        '--metrics-addr=127.0.0.1:0',
         '--webhook-addr=127.0.0.1:0',
       ],
       { SHOAL_CACHE_DIR: join(repo.dir, '.cache') },
@@ -47,7 +36,7 @@ describe('the shoal command (bin/shoal.js run) as its own process', () => {
   });
 
   it('serves /healthz, then /readyz once caches synced, and /metrics', async () => {
-    const base = `http://127.0.0.1:${port}`;
+    const base = await shoal.listening('serving health and metrics');
     await waitFor('healthz', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
     await waitFor('readyz', async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok);
     expect(await (await fetch(`${base}/metrics`)).text()).toContain('shoal_reconcile_total');

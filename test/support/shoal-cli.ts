@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fastLeaderElection } from './operator.ts';
+import { waitFor } from './wait.ts';
 
 const BIN = join(resolve(import.meta.dirname, '..', '..'), 'bin', 'shoal.js');
 
@@ -81,10 +82,28 @@ export function shoalCommandProcess(
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+  });
   return {
     child,
     exit,
     output: () => output,
+    /**
+     * The `http://host:port` of the server whose log line says `msg` (`serving health and metrics`,
+     * `serving push webhooks`): the port it bound, so a test can pass `:0` and never race another
+     * process for a port it picked. Fails at once if the process exits first.
+     */
+    async listening(msg: string): Promise<string> {
+      const addr = await waitFor(`"${msg}" in the log of shoal ${args[0]}`, () => {
+        const line = output.split('\n').find((l) => l.includes(`"msg":"${msg}"`));
+        if (line) return (JSON.parse(line) as { addr?: string }).addr ?? '';
+        return exited ? '' : undefined;
+      });
+      if (!addr) throw new Error(`shoal ${args[0]} exited before "${msg}":\n${output.slice(-2000)}`);
+      return `http://${addr}`;
+    },
     /** Kills it (SIGKILL) unless it already exited. */
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
