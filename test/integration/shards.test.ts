@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/runtime/leader-election.ts';
 import { SHARD_ANNOTATIONS, SHARD_LABELS, shardOf } from '../../src/runtime/shards.ts';
 import { useCluster } from '../support/cluster.ts';
@@ -37,14 +36,6 @@ const files = (v: string) =>
       [`apps/${g}/b.yaml`, cm(`${g}-b`, v)],
     ]),
   );
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The group a write belongs to: its objects (g7-a), its status and finalizer (appgroups/g7). */
 function groupOf(r: ProxiedRequest): string | undefined {
@@ -99,15 +90,14 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
     const tag = `r${serial++}`;
     const proxy = await FaultProxy.start(cp.kubeconfig, { tag, log });
     proxies.push(proxy);
-    const port = await freePort();
-    const hookPort = await freePort();
     const process = shoalProcess(
       await proxy.kubeconfig(tmp),
       [
         `--watch-namespace=${ns}`,
         '--allow-file-urls',
-        `--metrics-addr=127.0.0.1:${port}`,
-        `--webhook-addr=127.0.0.1:${hookPort}`,
+        // Ports the kernel picks as it binds them: a port picked first could be taken before.
+        '--metrics-addr=127.0.0.1:0',
+        '--webhook-addr=127.0.0.1:0',
         ...fastLeaderElection(ns),
         `--leader-election-id=${ID}`,
         `--shard-count=${SHARDS}`,
@@ -117,8 +107,8 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
     const r = {
       tag,
       proxy,
-      metrics: `http://127.0.0.1:${port}`,
-      webhook: `http://127.0.0.1:${hookPort}`,
+      metrics: await process.listening('serving health and metrics'),
+      webhook: await process.listening('serving push webhooks'),
       process,
     };
     replicas.push(r);
@@ -144,7 +134,10 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
     }
     return out;
   };
-  /** Every shard held, each live replica holding its even share. */
+  /**
+   * Every shard held, each live replica holding its even share. While it waits, the last state seen
+   * (who holds how many, which replicas run) is what a timeout reports.
+   */
   const balanced = (want: number) =>
     waitFor(
       `${SHARDS} shards over ${want} replicas`,
@@ -153,9 +146,13 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
         const counts = new Map<string, number>();
         for (const t of h.values()) counts.set(t, (counts.get(t) ?? 0) + 1);
         const cap = Math.ceil(SHARDS / want);
-        return h.size === SHARDS && counts.size === want && [...counts.values()].every((n) => n <= cap)
-          ? h
-          : undefined;
+        if (h.size === SHARDS && counts.size === want && [...counts.values()].every((n) => n <= cap))
+          return h;
+        throw new Error(
+          `held ${JSON.stringify(Object.fromEntries(counts))}; running ${live()
+            .map((r) => r.tag)
+            .join(',')}`,
+        );
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
@@ -177,8 +174,15 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
     for (let i = 0; i < 3; i++) await start();
   }, 60_000);
 
+  // A failed test prints what every replica logged (DEBUG_SHARDS=1: always), since the state it
+  // timed out on is gone once the processes are killed.
+  let failed = false;
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') failed = true;
+  });
+
   afterAll(async () => {
-    if (process.env.DEBUG_SHARDS)
+    if (failed || process.env.DEBUG_SHARDS)
       for (const r of replicas) console.log(`--- ${r.tag} ---\n${r.process.output().slice(-8000)}`);
     for (const r of replicas) await r.process.kill();
     for (const p of proxies) await p.close();
@@ -284,14 +288,19 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
         await new Promise((r) => setTimeout(r, 700));
       }
     })();
-    for (const old of live()) {
-      old.process.child.kill('SIGTERM');
-      expect(await old.process.exit).toBe(0);
-      await start();
-      await balanced(3);
+    try {
+      for (const old of live()) {
+        old.process.child.kill('SIGTERM');
+        expect(await old.process.exit).toBe(0);
+        await start();
+        await balanced(3);
+      }
+    } finally {
+      // Stopped whatever happened above: a pusher left running moves the repository under the tests
+      // after this one.
+      pushing = false;
+      await pusher;
     }
-    pushing = false;
-    await pusher;
     await allAt(last);
     const { overlaps, runs } = writerRuns(log, since);
     expect(overlaps).toEqual([]);
