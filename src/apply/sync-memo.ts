@@ -82,6 +82,8 @@ export interface CachedObjects {
   get(ref: ObjectRef): KubernetesObject | undefined;
   /** Whether the caches hold this kind (then an object `get` does not find does not exist). */
   watched(apiVersion: string, kind: string): boolean;
+  /** Resolves when a cache of this kind being filled now is filled (or soon, if it takes long). */
+  started?(apiVersion: string, kind: string): Promise<void>;
 }
 
 /** A kind in one namespace (none for a cluster-scoped kind). */
@@ -140,8 +142,16 @@ async function liveOf(
 ): Promise<Map<string, KubernetesObject> | undefined> {
   const live = new Map<string, KubernetesObject>();
   const listed: Place[] = [];
-  for (const i of items) {
-    const ref = refOf(i.object);
+  // A cache of their kind being filled (after a restart, the first reconciles run while the drift
+  // watches list): read it once filled rather than list the group's objects beside it.
+  const refs = items.map((i) => refOf(i.object));
+  const kinds = new Map(refs.map((r) => [`${r.apiVersion}|${r.kind}`, r]));
+  await Promise.all(
+    [...kinds.values()]
+      .filter((k) => !cached?.watched(k.apiVersion, k.kind))
+      .map((k) => cached?.started?.(k.apiVersion, k.kind)),
+  );
+  for (const ref of refs) {
     if (!cached?.watched(ref.apiVersion, ref.kind)) {
       listed.push(ref);
       continue;

@@ -56,6 +56,11 @@ export interface OperatorHooks {
 
 /** How long SIGTERM waits for in-flight reconciles before abandoning their writes. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long a reconcile waits for a drift cache being filled before it lists the group's objects of
+ * that kind itself (a full list of 10,000 objects takes ~0.6 s; one that fails is retried for ever).
+ */
+const CACHE_START_WAIT_MS = 5_000;
 
 /**
  * `shoal run`, assembled: clients, caches, queues, reconcilers, servers, and the manager that
@@ -331,6 +336,8 @@ export async function runOperator(
         drift.watcher.cached(apiVersion, kind, namespace),
       get: (ref: ObjectRef) => drift.watcher.cachedObject(ref),
       watched: (apiVersion: string, kind: string) => drift.watcher.watches(apiVersion, kind),
+      started: (apiVersion: string, kind: string) =>
+        drift.watcher.started(apiVersion, kind, CACHE_START_WAIT_MS),
     },
     claims: (id: string) => caches.inventories.claims(id),
     observeStep: stepObserver('AppGroup', metrics, log),

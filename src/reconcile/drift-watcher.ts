@@ -42,6 +42,8 @@ export class DriftWatcher {
   readonly #kube: Kube;
   readonly #opts: DriftWatcherOptions;
   readonly #watches = new Map<string, Watch | 'starting'>();
+  /** Watches being started: settled once the cache is filled, or the start failed. */
+  readonly #starting = new Map<string, Promise<void>>();
 
   constructor(kube: Kube, options: DriftWatcherOptions) {
     this.#kube = kube;
@@ -61,19 +63,37 @@ export class DriftWatcher {
         .filter(([key]) => !this.#watches.has(key))
         .map(async ([key, k]) => {
           this.#watches.set(key, 'starting');
-          try {
-            this.#watches.set(key, await this.#watch(k.apiVersion, k.kind));
-          } catch (err) {
-            this.#watches.delete(key);
-            this.#opts.log({
-              level: 'warn',
-              msg: 'cannot watch for drift',
-              kind: k.kind,
-              error: err instanceof Error ? err.message : String(err),
-            });
-          }
+          const started = this.#watch(k.apiVersion, k.kind).then(
+            (w) => {
+              this.#watches.set(key, w);
+            },
+            (err: unknown) => {
+              this.#watches.delete(key);
+              this.#opts.log({
+                level: 'warn',
+                msg: 'cannot watch for drift',
+                kind: k.kind,
+                error: err instanceof Error ? err.message : String(err),
+              });
+            },
+          );
+          this.#starting.set(key, started);
+          await started;
+          this.#starting.delete(key);
         }),
     );
+  }
+
+  /**
+   * Waits, at most `maxWaitMs`, for a watch of this kind that is being started to fill its cache (at
+   * once when none is): a reader that would otherwise list the objects itself can read the cache.
+   */
+  async started(apiVersion: string, kind: string, maxWaitMs: number): Promise<void> {
+    const starting = this.#starting.get(`${apiVersion}|${kind}`);
+    if (!starting) return;
+    let cancel: (() => void) | undefined;
+    await Promise.race([starting, new Promise<void>((r) => (cancel = this.#opts.clock.after(maxWaitMs, r)))]);
+    cancel?.();
   }
 
   async #watch(apiVersion: string, kind: string): Promise<Watch> {

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
+import { FaultProxy } from '../support/fault-proxy.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { waitForApplyStep } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
@@ -146,5 +150,42 @@ describe('re-syncs', () => {
     const spent = diff(before, await podTemplateRequests());
     expect(spent['APPLY(dry-run)']).toBe(10);
     expect(spent.APPLY).toBe(10);
+  });
+
+  /**
+   * Restarts the operator behind a proxy that answers the drift cache's list of every managed
+   * PodTemplate (cluster-wide) `delayMs` late; once the group's apply step ran, returns the
+   * PodTemplate requests other than watches.
+   */
+  const restartBehindSlowCache = async (delayMs: number) => {
+    await shoal.stop();
+    const tmp = await mkdtemp(join(tmpdir(), 'shoal-resync-'));
+    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'slow-drift-list' });
+    try {
+      proxy.rule((r) => (r.path === '/api/v1/podtemplates' && !r.watch ? { delayMs } : undefined));
+      shoal = await startShoal({ kubeconfig: await proxy.kubeconfig(tmp), namespace: ns });
+      await waitForApplyStep(shoal.metricsUrl);
+      return proxy
+        .requests((r) => !r.watch && /\/podtemplates(\/|$)/.test(r.path))
+        .map((r) => `${r.method} ${r.path}${r.query.has('dryRun') ? ' (dry run)' : ''}`);
+    } finally {
+      await shoal.stop();
+      await proxy.close();
+      await rm(tmp, { recursive: true, force: true });
+      shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
+    }
+  };
+
+  it('restarted while its drift cache is still listing, the group waits for the cache rather than list its objects beside it', async () => {
+    // 2 s late (a list of 10,000 objects takes about 1 s here): the group is ready to be checked
+    // well before. One list, the cache's: no labelled list of the group's namespace, no dry run.
+    expect(await restartBehindSlowCache(2_000)).toEqual(['GET /api/v1/podtemplates']);
+  });
+
+  it('a drift cache that takes longer than 5 s does not hold the group: it lists its own objects', async () => {
+    expect(await restartBehindSlowCache(7_000)).toEqual([
+      'GET /api/v1/podtemplates',
+      `GET /api/v1/namespaces/${ns}/podtemplates`,
+    ]);
   });
 });

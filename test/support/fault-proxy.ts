@@ -25,11 +25,12 @@ export interface ProxiedRequest {
 
 /**
  * What a rule does with a request: answer it with an error (and headers such as Retry-After), reset
- * the connection, hold it until the proxy closes (a black hole), or pass it on (undefined). A rule
- * may also act (kill a process) and pass the request on.
+ * the connection, hold it until the proxy closes (a black hole), pass it on after a delay (a slow
+ * answer), or pass it on (undefined). A rule may also act (kill a process) and pass the request on.
  */
 export type Fault =
   | { status: number; reason?: string; headers?: Record<string, string> }
+  | { delayMs: number }
   | 'drop'
   | 'hang'
   | undefined;
@@ -199,6 +200,12 @@ export class FaultProxy {
       req.resume();
       return;
     }
+    if (fault && 'delayMs' in fault) {
+      entry.fault = `delay ${fault.delayMs}`;
+      req.pause();
+      setTimeout(() => this.#forward(req, res, entry), fault.delayMs);
+      return;
+    }
     if (fault) {
       entry.fault = String(fault.status);
       entry.status = fault.status;
@@ -217,13 +224,17 @@ export class FaultProxy {
       );
       return;
     }
+    this.#forward(req, res, entry);
+  }
+
+  #forward(req: IncomingMessage, res: ServerResponse, entry: ProxiedRequest): void {
     const headers = { ...req.headers, host: this.#upstream.host };
     const up = httpsRequest(
       {
         agent: this.#agent,
         host: this.#upstream.hostname,
         port: this.#upstream.port,
-        method,
+        method: entry.method,
         path: req.url,
         headers,
       },
