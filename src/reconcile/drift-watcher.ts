@@ -42,7 +42,10 @@ export class DriftWatcher {
   readonly #kube: Kube;
   readonly #opts: DriftWatcherOptions;
   readonly #watches = new Map<string, Watch | 'starting'>();
-  /** Watches being started: settled once the cache is filled, or the start failed. */
+  /**
+   * Watches being started: settled once the cache is filled, or once its first list failed (the
+   * watch keeps trying; a reader does not wait for that).
+   */
   readonly #starting = new Map<string, Promise<void>>();
 
   constructor(kube: Kube, options: DriftWatcherOptions) {
@@ -63,7 +66,9 @@ export class DriftWatcher {
         .filter(([key]) => !this.#watches.has(key))
         .map(async ([key, k]) => {
           this.#watches.set(key, 'starting');
-          const started = this.#watch(k.apiVersion, k.kind).then(
+          let listFailed = () => {};
+          const failed = new Promise<void>((r) => (listFailed = r));
+          const started = this.#watch(k.apiVersion, k.kind, () => listFailed()).then(
             (w) => {
               this.#watches.set(key, w);
             },
@@ -77,7 +82,7 @@ export class DriftWatcher {
               });
             },
           );
-          this.#starting.set(key, started);
+          this.#starting.set(key, Promise.race([started, failed]));
           await started;
           this.#starting.delete(key);
         }),
@@ -85,8 +90,9 @@ export class DriftWatcher {
   }
 
   /**
-   * Waits, at most `maxWaitMs`, for a watch of this kind that is being started to fill its cache (at
-   * once when none is): a reader that would otherwise list the objects itself can read the cache.
+   * Waits, at most `maxWaitMs`, for a watch of this kind that is being started to fill its cache or
+   * fail its first list (at once when none is starting): a reader that would otherwise list the
+   * objects itself can read the cache instead.
    */
   async started(apiVersion: string, kind: string, maxWaitMs: number): Promise<void> {
     const starting = this.#starting.get(`${apiVersion}|${kind}`);
@@ -96,7 +102,7 @@ export class DriftWatcher {
     cancel?.();
   }
 
-  async #watch(apiVersion: string, kind: string): Promise<Watch> {
+  async #watch(apiVersion: string, kind: string, onListFailed: () => void): Promise<Watch> {
     const path = await this.#kube.collectionPath(apiVersion, kind);
     const ns = this.#opts.groupNamespace;
     const informer = this.#kube.informer(path, apiVersion, kind, {
@@ -134,6 +140,7 @@ export class DriftWatcher {
       log: this.#opts.log,
       name: `drift ${kind}`,
       relistEveryMs: RELIST_EVERY_MS,
+      onListFailed,
     });
     return { stop, informer };
   }

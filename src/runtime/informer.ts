@@ -21,6 +21,8 @@ export interface ResilientInformerOptions {
   name: string;
   /** A full re-list this often, as a safety net for anything a watch missed (0: never). */
   relistEveryMs?: number;
+  /** The initial list failed (it is tried again after a backoff). */
+  onListFailed?: (err: unknown) => void;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function startResilient<T>(
       await informer.start();
       break;
     } catch (err) {
+      opts.onListFailed?.(err);
       const delay = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** failures++);
       opts.log({
         level: 'warn',
