@@ -4,7 +4,7 @@ import type { ObjectRef } from '../api/object-key.ts';
 import { labelledOwner } from '../apply/ownership.ts';
 import type { Kube } from '../kube/client.ts';
 import type { Clock } from '../runtime/clock.ts';
-import { type InformerLike, startResilient } from '../runtime/informer.ts';
+import { type InformerLike, StartAborted, startResilient } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
 import {
   autoscalerScaled,
@@ -28,6 +28,17 @@ interface Watch {
   informer: InformerLike<WatchedObject>;
 }
 
+/**
+ * A watch being started: `settled` once its cache is filled or its first list failed (it keeps
+ * trying after that; a reader does not wait for it); `abort` gives the start up.
+ */
+interface Starting {
+  settled: Promise<void>;
+  abort: AbortController;
+}
+
+const isWatch = (w: Watch | Starting | undefined): w is Watch => w !== undefined && 'informer' in w;
+
 /** The safety re-list of every drift watch (gitops-engine re-lists every 10 minutes too). */
 const RELIST_EVERY_MS = 10 * 60_000;
 
@@ -41,39 +52,40 @@ const objectKey = (o: WatchedObject) => `${o.metadata?.namespace ?? ''}/${o.meta
 export class DriftWatcher {
   readonly #kube: Kube;
   readonly #opts: DriftWatcherOptions;
-  readonly #watches = new Map<string, Watch | 'starting'>();
-  /**
-   * Watches being started: settled once the cache is filled, or once its first list failed (the
-   * watch keeps trying; a reader does not wait for that).
-   */
-  readonly #starting = new Map<string, Promise<void>>();
+  readonly #watches = new Map<string, Watch | Starting>();
 
   constructor(kube: Kube, options: DriftWatcherOptions) {
     this.#kube = kube;
     this.#opts = options;
   }
 
-  /** Starts watches for kinds not watched yet and stops those no inventory has any more. */
+  /**
+   * Starts watches for kinds not watched yet and stops those no inventory has any more (a start still
+   * trying to list a kind no longer wanted is given up).
+   */
   async sync(kinds: readonly { apiVersion: string; kind: string }[]): Promise<void> {
     const wanted = new Map(kinds.map((k) => [`${k.apiVersion}|${k.kind}`, k]));
     for (const [key, w] of this.#watches) {
-      if (wanted.has(key) || w === 'starting') continue;
+      if (wanted.has(key)) continue;
       this.#watches.delete(key);
-      await w.stop();
+      if (isWatch(w)) await w.stop();
+      else w.abort.abort();
     }
     await Promise.all(
       [...wanted.entries()]
         .filter(([key]) => !this.#watches.has(key))
         .map(async ([key, k]) => {
-          this.#watches.set(key, 'starting');
           let listFailed = () => {};
           const failed = new Promise<void>((r) => (listFailed = r));
-          const started = this.#watch(k.apiVersion, k.kind, () => listFailed()).then(
+          const abort = new AbortController();
+          const started = this.#watch(k.apiVersion, k.kind, abort.signal, () => listFailed()).then(
             (w) => {
-              this.#watches.set(key, w);
+              if (this.#watches.get(key) === starting) this.#watches.set(key, w);
+              else void w.stop();
             },
             (err: unknown) => {
-              this.#watches.delete(key);
+              if (this.#watches.get(key) === starting) this.#watches.delete(key);
+              if (err instanceof StartAborted) return;
               this.#opts.log({
                 level: 'warn',
                 msg: 'cannot watch for drift',
@@ -82,9 +94,9 @@ export class DriftWatcher {
               });
             },
           );
-          this.#starting.set(key, Promise.race([started, failed]));
+          const starting: Starting = { settled: Promise.race([started, failed]), abort };
+          this.#watches.set(key, starting);
           await started;
-          this.#starting.delete(key);
         }),
     );
   }
@@ -95,14 +107,22 @@ export class DriftWatcher {
    * objects itself can read the cache instead.
    */
   async started(apiVersion: string, kind: string, maxWaitMs: number): Promise<void> {
-    const starting = this.#starting.get(`${apiVersion}|${kind}`);
-    if (!starting) return;
+    const w = this.#watches.get(`${apiVersion}|${kind}`);
+    if (!w || isWatch(w)) return;
     let cancel: (() => void) | undefined;
-    await Promise.race([starting, new Promise<void>((r) => (cancel = this.#opts.clock.after(maxWaitMs, r)))]);
+    await Promise.race([
+      w.settled,
+      new Promise<void>((r) => (cancel = this.#opts.clock.after(maxWaitMs, r))),
+    ]);
     cancel?.();
   }
 
-  async #watch(apiVersion: string, kind: string, onListFailed: () => void): Promise<Watch> {
+  async #watch(
+    apiVersion: string,
+    kind: string,
+    signal: AbortSignal,
+    onListFailed: () => void,
+  ): Promise<Watch> {
     const path = await this.#kube.collectionPath(apiVersion, kind);
     const ns = this.#opts.groupNamespace;
     const informer = this.#kube.informer(path, apiVersion, kind, {
@@ -141,14 +161,16 @@ export class DriftWatcher {
       name: `drift ${kind}`,
       relistEveryMs: RELIST_EVERY_MS,
       onListFailed,
+      signal,
     });
     return { stop, informer };
   }
 
   async stop(): Promise<void> {
-    const all = [...this.#watches.values()].filter((w): w is Watch => w !== 'starting');
+    const all = [...this.#watches.values()];
     this.#watches.clear();
-    await Promise.all(all.map((w) => w.stop()));
+    for (const w of all) if (!isWatch(w)) w.abort.abort();
+    await Promise.all(all.filter(isWatch).map((w) => w.stop()));
   }
 
   /**
@@ -157,13 +179,12 @@ export class DriftWatcher {
    */
   cached(apiVersion: string, kind: string, namespace?: string): readonly WatchedObject[] | undefined {
     const w = this.#watches.get(`${apiVersion}|${kind}`);
-    return w && w !== 'starting' ? w.informer.list(namespace) : undefined;
+    return isWatch(w) ? w.informer.list(namespace) : undefined;
   }
 
   /** Whether a kind is watched (its cache filled). */
   watches(apiVersion: string, kind: string): boolean {
-    const w = this.#watches.get(`${apiVersion}|${kind}`);
-    return w !== undefined && w !== 'starting';
+    return isWatch(this.#watches.get(`${apiVersion}|${kind}`));
   }
 
   /**
@@ -172,7 +193,7 @@ export class DriftWatcher {
    */
   cachedObject(ref: ObjectRef): WatchedObject | undefined {
     const w = this.#watches.get(`${ref.apiVersion}|${ref.kind}`);
-    if (!w || w === 'starting') return undefined;
+    if (!isWatch(w)) return undefined;
     return w.informer.get
       ? w.informer.get(ref.name, ref.namespace)
       : w.informer.list(ref.namespace).find((o) => o.metadata?.name === ref.name);

@@ -23,6 +23,18 @@ export interface ResilientInformerOptions {
   relistEveryMs?: number;
   /** The initial list failed (it is tried again after a backoff). */
   onListFailed?: (err: unknown) => void;
+  /**
+   * Gives up a start whose list keeps failing (the watch is no longer wanted): the retries stop, and
+   * the start rejects with `StartAborted`.
+   */
+  signal?: AbortSignal;
+}
+
+/** What startResilient rejects with once its signal aborted the start. */
+export class StartAborted extends Error {
+  constructor(name: string) {
+    super(`the start of informer ${name} was given up`);
+  }
 }
 
 /**
@@ -76,12 +88,19 @@ export async function startResilient<T>(
     });
     restart();
   });
+  const { signal } = opts;
   for (;;) {
+    if (signal?.aborted) throw new StartAborted(opts.name);
     initError = undefined;
     try {
       await informer.start();
+      if (signal?.aborted) {
+        await informer.stop();
+        throw new StartAborted(opts.name);
+      }
       break;
     } catch (err) {
+      if (signal?.aborted) throw err instanceof StartAborted ? err : new StartAborted(opts.name);
       opts.onListFailed?.(err);
       const delay = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** failures++);
       opts.log({
@@ -91,7 +110,17 @@ export async function startResilient<T>(
         error: String(err),
         retryInMs: delay,
       });
-      await new Promise<void>((resolve) => opts.clock.after(delay, resolve));
+      await new Promise<void>((resolve) => {
+        const onAbort = () => {
+          cancel();
+          resolve();
+        };
+        const cancel = opts.clock.after(delay, () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
     }
   }
   failures = 0;

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
 import { DriftWatcher } from '../../src/reconcile/drift-watcher.ts';
 import { FakeClock } from '../../src/runtime/clock.ts';
 import { useCluster } from '../support/cluster.ts';
-import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
+import { FaultProxy, type ProxiedRequest, type Rule } from '../support/fault-proxy.ts';
 
 const { cp, newNamespace } = useCluster();
 
@@ -24,6 +24,12 @@ describe('waiting for a drift cache being filled (the real API server through a 
   /** The drift watch's list of this namespace's managed ConfigMaps (cluster-wide, labelled). */
   const driftList = (r: ProxiedRequest) =>
     r.path === '/api/v1/configmaps' && !r.watch && (r.query.get('labelSelector') ?? '').includes(ns);
+  /** A rule on the proxy for one test (afterEach removes it, whatever the test did). */
+  const removers: (() => void)[] = [];
+  const rule = (r: Rule) => removers.push(proxy.rule(r));
+  afterEach(() => {
+    for (const remove of removers.splice(0)) remove();
+  });
   const watcher = (clock: FakeClock) =>
     new DriftWatcher(kube, { clock, log: () => {}, groupNamespace: ns, onDrift: () => {} });
 
@@ -40,7 +46,7 @@ describe('waiting for a drift cache being filled (the real API server through a 
   });
 
   it('a slow list: the reader gets the cache once it is filled', async () => {
-    const slow = proxy.rule((r) => (driftList(r) ? { delayMs: 1_000 } : undefined));
+    rule((r) => (driftList(r) ? { delayMs: 1_000 } : undefined));
     const w = watcher(new FakeClock());
     const syncing = w.sync([CM]);
     expect(w.watches(CM.apiVersion, CM.kind)).toBe(false);
@@ -49,12 +55,12 @@ describe('waiting for a drift cache being filled (the real API server through a 
     expect(w.watches(CM.apiVersion, CM.kind)).toBe(true);
     expect(w.cached(CM.apiVersion, CM.kind, ns)).toEqual([]);
     await syncing;
-    slow();
     await w.stop();
   });
 
   it('a list refused (403): the reader goes on at once, and the watch starts once the list is allowed', async () => {
     const refuse = proxy.rule((r) => (driftList(r) ? { status: 403, reason: 'Forbidden' } : undefined));
+    removers.push(refuse);
     const clock = new FakeClock();
     const w = watcher(clock);
     const syncing = w.sync([CM]);
@@ -69,8 +75,37 @@ describe('waiting for a drift cache being filled (the real API server through a 
     await w.stop();
   });
 
+  it('a refused kind no inventory has any more is given up: it lists no more, and logs no more', async () => {
+    rule((r) => (driftList(r) ? { status: 403, reason: 'Forbidden' } : undefined));
+    const clock = new FakeClock();
+    const logged: string[] = [];
+    const w = new DriftWatcher(kube, {
+      clock,
+      log: (l) => logged.push(String(l.msg)),
+      groupNamespace: ns,
+      onDrift: () => {},
+    });
+    const starting = w.sync([CM]);
+    await w.started(CM.apiVersion, CM.kind, 60_000);
+    const lists = () => proxy.requests(driftList).length;
+    const before = lists();
+    clock.advance(1_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lists()).toBe(before + 1);
+    // The kind left every inventory: the start still retrying is given up, not left to retry for ever.
+    await w.sync([]);
+    await starting;
+    expect(w.kinds).toEqual([]);
+    const logs = logged.length;
+    for (let i = 0; i < 5; i++) clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lists()).toBe(before + 1);
+    expect(logged.slice(logs)).toEqual([]);
+    expect(logged).not.toContain('cannot watch for drift');
+  });
+
   it('a list that hangs: the reader goes on once its bound has passed', async () => {
-    const hang = proxy.rule((r) => (driftList(r) ? 'hang' : undefined));
+    rule((r) => (driftList(r) ? 'hang' : undefined));
     const clock = new FakeClock();
     const w = watcher(clock);
     void w.sync([CM]);
@@ -83,6 +118,8 @@ describe('waiting for a drift cache being filled (the real API server through a 
     clock.advance(5_000);
     await waiting;
     expect(w.watches(CM.apiVersion, CM.kind)).toBe(false);
-    hang();
+    // Stopped, it gives the start up: the hanging list ends with the proxy, and nothing lists again.
+    await w.stop();
+    expect(w.kinds).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/runtime/clock.ts';
-import { type InformerLike, startResilient } from '../../../src/runtime/informer.ts';
+import { type InformerLike, StartAborted, startResilient } from '../../../src/runtime/informer.ts';
 
 /** An informer whose start outcomes are scripted: 'list-fails', 'watch-fails' (after a good list), 'ok'. */
 function scripted(outcomes: ('list-fails' | 'watch-fails' | 'ok')[]) {
@@ -68,5 +68,50 @@ describe('startResilient', () => {
     await stop();
     clock.advance(180_000);
     expect(calls.relist).toBe(3);
+  });
+
+  it('gives up a start whose list keeps failing once its signal aborts: no list after that', async () => {
+    const clock = new FakeClock();
+    const { informer, calls } = scripted(['list-fails', 'list-fails', 'list-fails', 'ok']);
+    const abort = new AbortController();
+    const failures: unknown[] = [];
+    const started = startResilient(informer, {
+      ...opts(clock),
+      signal: abort.signal,
+      onListFailed: (err) => failures.push(err),
+    });
+    const outcome = started.then(
+      () => 'started',
+      (err: unknown) => err,
+    );
+    await settle();
+    clock.advance(100);
+    await settle();
+    expect([calls.start, failures.length]).toEqual([2, 2]);
+    // Aborted while it waits out its backoff: it stops waiting and never lists again.
+    abort.abort();
+    expect(await outcome).toBeInstanceOf(StartAborted);
+    clock.advance(10_000);
+    await settle();
+    expect(calls.start).toBe(2);
+  });
+
+  it('an abort that comes while a list succeeds stops the informer it started', async () => {
+    const clock = new FakeClock();
+    const { informer } = scripted(['ok']);
+    const abort = new AbortController();
+    let stopped = 0;
+    const start = informer.start.bind(informer);
+    informer.start = async () => {
+      await start();
+      abort.abort();
+    };
+    informer.stop = async () => {
+      stopped++;
+    };
+    await expect(startResilient(informer, { ...opts(clock), signal: abort.signal })).rejects.toBeInstanceOf(
+      StartAborted,
+    );
+    expect(stopped).toBe(1);
   });
 });
