@@ -98,7 +98,12 @@ export const RUN_FLAGS = {
     arg: 'DIR',
     help: 'git mirrors and artifacts (default: $SHOAL_CACHE_DIR or ~/.cache/shoal/artifacts)',
   },
-  'metrics-addr': { type: 'string', default: ':8080', arg: 'ADDR', help: '/healthz, /readyz and /metrics' },
+  'metrics-addr': {
+    type: 'string',
+    default: ':8080',
+    arg: 'ADDR',
+    help: '/healthz, /readyz and /metrics (port 0: any free port, which the log names)',
+  },
   'dashboard-addr': {
     type: 'string',
     default: '',
