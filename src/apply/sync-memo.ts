@@ -82,7 +82,10 @@ export interface CachedObjects {
   get(ref: ObjectRef): KubernetesObject | undefined;
   /** Whether the caches hold this kind (then an object `get` does not find does not exist). */
   watched(apiVersion: string, kind: string): boolean;
-  /** Resolves when a cache of this kind being filled now is filled (or soon, if it takes long). */
+  /**
+   * Resolves when a cache of this kind being filled now is filled, or its list failed, or the wait
+   * reached its bound (at once when none is being filled).
+   */
   started?(apiVersion: string, kind: string): Promise<void>;
 }
 

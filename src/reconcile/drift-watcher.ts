@@ -77,8 +77,9 @@ export class DriftWatcher {
         .map(async ([key, k]) => {
           let listFailed = () => {};
           const failed = new Promise<void>((r) => (listFailed = r));
-          const abort = new AbortController();
-          const started = this.#watch(k.apiVersion, k.kind, abort.signal, () => listFailed()).then(
+          const starting: Starting = { settled: failed, abort: new AbortController() };
+          this.#watches.set(key, starting);
+          const started = this.#watch(k.apiVersion, k.kind, starting.abort.signal, () => listFailed()).then(
             (w) => {
               if (this.#watches.get(key) === starting) this.#watches.set(key, w);
               else void w.stop();
@@ -94,8 +95,7 @@ export class DriftWatcher {
               });
             },
           );
-          const starting: Starting = { settled: Promise.race([started, failed]), abort };
-          this.#watches.set(key, starting);
+          starting.settled = Promise.race([started, failed]);
           await started;
         }),
     );
