@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
 import { DriftWatcher } from '../../src/reconcile/drift-watcher.ts';
 import { FakeClock } from '../../src/runtime/clock.ts';
+import type { Log } from '../../src/runtime/logger.ts';
 import { useCluster } from '../support/cluster.ts';
 import { FaultProxy, type ProxiedRequest, type Rule } from '../support/fault-proxy.ts';
 
@@ -26,12 +27,16 @@ describe('waiting for a drift cache being filled (the real API server through a 
     r.path === '/api/v1/configmaps' && !r.watch && (r.query.get('labelSelector') ?? '').includes(ns);
   /** A rule on the proxy for one test (afterEach removes it, whatever the test did). */
   const removers: (() => void)[] = [];
-  const rule = (r: Rule) => removers.push(proxy.rule(r));
+  const rule = (r: Rule) => {
+    const remove = proxy.rule(r);
+    removers.push(remove);
+    return remove;
+  };
   afterEach(() => {
     for (const remove of removers.splice(0)) remove();
   });
-  const watcher = (clock: FakeClock) =>
-    new DriftWatcher(kube, { clock, log: () => {}, groupNamespace: ns, onDrift: () => {} });
+  const watcher = (clock: FakeClock, log: Log = () => {}) =>
+    new DriftWatcher(kube, { clock, log, groupNamespace: ns, onDrift: () => {} });
 
   beforeAll(async () => {
     ns = await newNamespace('driftwatch');
@@ -59,8 +64,7 @@ describe('waiting for a drift cache being filled (the real API server through a 
   });
 
   it('a list refused (403): the reader goes on at once, and the watch starts once the list is allowed', async () => {
-    const refuse = proxy.rule((r) => (driftList(r) ? { status: 403, reason: 'Forbidden' } : undefined));
-    removers.push(refuse);
+    const refuse = rule((r) => (driftList(r) ? { status: 403, reason: 'Forbidden' } : undefined));
     const clock = new FakeClock();
     const w = watcher(clock);
     const syncing = w.sync([CM]);
@@ -79,12 +83,7 @@ describe('waiting for a drift cache being filled (the real API server through a 
     rule((r) => (driftList(r) ? { status: 403, reason: 'Forbidden' } : undefined));
     const clock = new FakeClock();
     const logged: string[] = [];
-    const w = new DriftWatcher(kube, {
-      clock,
-      log: (l) => logged.push(String(l.msg)),
-      groupNamespace: ns,
-      onDrift: () => {},
-    });
+    const w = watcher(clock, (l) => logged.push(String(l.msg)));
     const starting = w.sync([CM]);
     await w.started(CM.apiVersion, CM.kind, 60_000);
     const lists = () => proxy.requests(driftList).length;

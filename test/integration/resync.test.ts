@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCluster } from '../support/cluster.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
 import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { waitForApplyStep } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
-import { startShoal } from '../support/shoal.ts';
+import { startProxiedShoal, startShoal } from '../support/shoal.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, kubectl, newNamespace } = useCluster();
@@ -159,19 +155,18 @@ describe('re-syncs', () => {
    */
   const restartBehindSlowCache = async (delayMs: number) => {
     await shoal.stop();
-    const tmp = await mkdtemp(join(tmpdir(), 'shoal-resync-'));
-    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'slow-drift-list' });
+    const proxied = await startProxiedShoal({
+      kubeconfig: cp.kubeconfig,
+      namespace: ns,
+      rules: [(r) => (r.path === '/api/v1/podtemplates' && !r.watch ? { delayMs } : undefined)],
+    });
     try {
-      proxy.rule((r) => (r.path === '/api/v1/podtemplates' && !r.watch ? { delayMs } : undefined));
-      shoal = await startShoal({ kubeconfig: await proxy.kubeconfig(tmp), namespace: ns });
-      await waitForApplyStep(shoal.metricsUrl);
-      return proxy
+      await waitForApplyStep(proxied.metricsUrl);
+      return proxied.proxy
         .requests((r) => !r.watch && /\/podtemplates(\/|$)/.test(r.path))
         .map((r) => `${r.method} ${r.path}${r.query.has('dryRun') ? ' (dry run)' : ''}`);
     } finally {
-      await shoal.stop();
-      await proxy.close();
-      await rm(tmp, { recursive: true, force: true });
+      await proxied.stop();
       shoal = await startShoal({ kubeconfig: cp.kubeconfig, namespace: ns });
     }
   };

@@ -11,6 +11,7 @@ import { gitRepo, type TestRepo } from '../support/git-repo.ts';
 import { scrapeMetric, sumMetric } from '../support/metrics.ts';
 import { shoalObjects } from '../support/objects.ts';
 import { postGenericPush } from '../support/push-hook.ts';
+import { fastLeaderElection } from '../support/shoal.ts';
 import { shoalCli, shoalProcess } from '../support/shoal-cli.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -24,18 +25,13 @@ import { waitFor } from '../support/wait.ts';
 const { cp, kube, newNamespace } = useCluster();
 
 /**
- * The Leases' timings: 12 s, renewed within 9 s, checked every 500 ms. The other tests' 6 s / 4 s
+ * The Leases' timings: 12 s, renewed within 9 s (retried every 500 ms). The other tests' 6 s / 4 s
  * once fenced two healthy replicas of this file in CI: for 4-6 s no Lease request of any replica was
  * answered (all pass through proxies in this test process), and both exited at their renew deadline,
  * as a member must. What stalled is not known; a failed run prints this process's worst event-loop
  * delay to tell.
  */
-const LEASE_TIMINGS = (namespace: string) => [
-  `--leader-election-namespace=${namespace}`,
-  '--lease-duration=12s',
-  '--renew-deadline=9s',
-  '--retry-period=500ms',
-];
+const LEASE_TIMINGS = { leaseDuration: '12s', renewDeadline: '9s' };
 const GROUPS = 24;
 const SHARDS = 12;
 const ID = 'shoal-shards-test';
@@ -111,7 +107,7 @@ describe('AppGroups sharded across three shoal run processes (shard Leases, thro
         // Ports the kernel picks as it binds them: a port picked first could be taken before.
         '--metrics-addr=127.0.0.1:0',
         '--webhook-addr=127.0.0.1:0',
-        ...LEASE_TIMINGS(ns),
+        ...fastLeaderElection(ns, LEASE_TIMINGS),
         `--leader-election-id=${ID}`,
         `--shard-count=${SHARDS}`,
       ],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRunConfig } from '../../src/config.ts';
 import { runOperator } from '../../src/operator/operator.ts';
-import { FaultProxy } from './fault-proxy.ts';
+import { FaultProxy, type Rule } from './fault-proxy.ts';
 
 export type RunningTestOperator = Awaited<ReturnType<typeof startOperator>>;
 
@@ -15,10 +15,13 @@ export type RunningTestOperator = Awaited<ReturnType<typeof startOperator>>;
  * (the operators share the test worker's event loop and a busy API server), lost its Lease mid-test,
  * and the standby took over.
  */
-export const fastLeaderElection = (namespace: string) => [
+export const fastLeaderElection = (
+  namespace: string,
+  { leaseDuration = '6s', renewDeadline = '4s' }: { leaseDuration?: string; renewDeadline?: string } = {},
+) => [
   `--leader-election-namespace=${namespace}`,
-  '--lease-duration=6s',
-  '--renew-deadline=4s',
+  `--lease-duration=${leaseDuration}`,
+  `--renew-deadline=${renewDeadline}`,
   '--retry-period=500ms',
 ];
 
@@ -98,9 +101,11 @@ export async function startOperator(opts: OperatorOptions) {
  * Shoal's operator, in this process, reaching the API server only through a fault proxy (its log
  * holds every request it made, to count writes and deletes). Stop it with `stop`.
  */
-export async function startProxiedOperator(opts: OperatorOptions) {
+export async function startProxiedOperator(opts: OperatorOptions & { rules?: Rule[] }) {
   const tmp = await mkdtemp(join(tmpdir(), 'shoal-proxied-'));
   const proxy = await FaultProxy.start(opts.kubeconfig, { tag: opts.namespace ?? 'operator' });
+  // Rules in place before the operator starts see its first requests too (its caches' lists).
+  for (const rule of opts.rules ?? []) proxy.rule(rule);
   const shoal = await startOperator({ ...opts, kubeconfig: await proxy.kubeconfig(tmp) });
   /** Writes (not dry runs) the operator sent under `pathPart`, other than to its own status and events. */
   const writes = (pathPart: string) =>

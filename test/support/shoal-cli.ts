@@ -82,10 +82,6 @@ export function shoalCommandProcess(
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
   return {
     child,
     exit,
@@ -99,7 +95,7 @@ export function shoalCommandProcess(
       const addr = await waitFor(`"${msg}" in the log of shoal ${args[0]}`, () => {
         const line = output.split('\n').find((l) => l.includes(`"msg":"${msg}"`));
         if (line) return (JSON.parse(line) as { addr?: string }).addr ?? '';
-        return exited ? '' : undefined;
+        return child.exitCode !== null || child.signalCode !== null ? '' : undefined;
       });
       if (!addr) throw new Error(`shoal ${args[0]} exited before "${msg}":\n${output.slice(-2000)}`);
       return `http://${addr}`;

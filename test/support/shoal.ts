@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import type { Rule } from './fault-proxy.ts';
 import { type OperatorOptions, startOperator, startProxiedOperator } from './operator.ts';
 
 export { fastLeaderElection } from './operator.ts';
@@ -14,6 +15,6 @@ export function startShoal(opts: TestOptions) {
  * The operator reaching the API server only through a fault proxy (its log holds every request it
  * made, to count writes and deletes).
  */
-export function startProxiedShoal(opts: TestOptions) {
+export function startProxiedShoal(opts: TestOptions & { rules?: Rule[] }) {
   return startProxiedOperator({ ...opts, kustomize: inject('kustomize'), helm: inject('helm') });
 }
