@@ -20,6 +20,8 @@ export interface RawRequest {
   contentType?: string;
   /** The longest answer read (MAX_BODY_BYTES unless given). */
   maxBytes?: number;
+  /** Aborts the request, its answer's body included (a timeout: AbortSignal.timeout). */
+  signal?: AbortSignal;
 }
 
 /** A body as text, refused past `maxBytes` whether or not the server said its length. */
@@ -77,6 +79,7 @@ export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknow
     headers,
     ...(r.body !== undefined ? { body: r.body } : {}),
     ...(dispatcher ? { dispatcher } : {}),
+    ...(r.signal ? { signal: r.signal } : {}),
   });
   const text = await bodyText(res.body, r.maxBytes);
   if (res.statusCode >= 400) {

@@ -10,6 +10,7 @@ import { listeningAddr, startHealthServer } from '../http/health-server.ts';
 import { Metrics } from '../http/metrics.ts';
 import { Kube, loadKubeConfig } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { LeaseApi, leaseRequestTimeoutMs } from '../kube/lease-api.ts';
 import { reconcileAppGroup } from '../reconcile/app-group-reconciler.ts';
 import { reconcileAutoscale } from '../reconcile/autoscale-reconciler.ts';
 import { reconcileChartSource } from '../reconcile/chart-source-reconciler.ts';
@@ -124,8 +125,7 @@ export async function runOperator(
       ? { elector: shards.coordinator }
       : le.enabled
         ? {
-            // A client of its own: fencing the writers must not keep it from releasing the Lease.
-            elector: new LeaderElector(new Kube(kube.config), {
+            elector: new LeaderElector(new LeaseApi(kube.config, { timeoutMs: leaseRequestTimeoutMs(le) }), {
               namespace: le.namespace,
               name: le.name,
               identity: `${instance}_${randomBytes(4).toString('hex')}`,

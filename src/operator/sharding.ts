@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { AppGroup } from '../api/app-group.ts';
 import type { RunConfig } from '../config.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { Kube } from '../kube/client.ts';
+import type { Kube } from '../kube/client.ts';
+import { LeaseApi, leaseRequestTimeoutMs } from '../kube/lease-api.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { type GuardReport, guard } from '../runtime/guard.ts';
 import type { InformerLike } from '../runtime/informer.ts';
 import type { Log } from '../runtime/logger.ts';
-import { ShardCoordinator, type ShardLeaseClient } from '../runtime/shard-coordinator.ts';
+import { ShardCoordinator } from '../runtime/shard-coordinator.ts';
 import { shardOf } from '../runtime/shards.ts';
 import type { WorkQueue } from '../runtime/work-queue.ts';
 
@@ -73,8 +74,7 @@ export function sharding(w: ShardingWiring): Sharding {
   /** Sources this member has reconciled since it took the groups that need them. */
   const fetching = new Set<string>();
   const coordinator: ShardCoordinator = new ShardCoordinator(
-    // A client of its own: fencing the writers must not keep it from releasing its Leases.
-    new Kube(w.kube.config) as unknown as ShardLeaseClient,
+    new LeaseApi(w.kube.config, { timeoutMs: leaseRequestTimeoutMs(w.election) }),
     {
       namespace: w.election.namespace,
       id: w.election.name,

@@ -21,9 +21,10 @@ export interface Lease {
   };
 }
 
-/** The Lease API the elector needs (the operator passes its Kube client). */
+/** The Lease API the elector needs (the operator passes a LeaseApi of its own). */
 export interface LeaseClient {
-  get(ref: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<Lease | undefined>;
+  /** undefined when there is no such Lease. */
+  get(ref: { name: string; namespace: string }): Promise<Lease | undefined>;
   create(lease: Lease): Promise<Lease>;
   replace(lease: Lease): Promise<Lease>;
 }
@@ -83,7 +84,7 @@ export class LeaderElector {
   async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.#opts;
     const now = this.#opts.clock.now();
-    const ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace };
+    const ref = { name, namespace };
     try {
       const lease = await this.#client.get(ref);
       if (!mayAcquire(lease, identity, now)) return false;
@@ -162,9 +163,7 @@ export class LeaderElector {
     if (!this.#leading) return;
     this.#leading = false;
     const { namespace, name, identity } = this.#opts;
-    const lease = await this.#client
-      .get({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace })
-      .catch(() => undefined);
+    const lease = await this.#client.get({ name, namespace }).catch(() => undefined);
     if (lease?.spec.holderIdentity !== identity) return;
     const now = micro(this.#opts.clock.now());
     await this.#client

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { type Lease, mayAcquire } from './leader-election.ts';
+import { type Lease, type LeaseClient, mayAcquire } from './leader-election.ts';
 import type { Log } from './logger.ts';
 import type { Elector } from './manager.ts';
 import {
@@ -11,16 +11,11 @@ import {
   shardScore,
 } from './shards.ts';
 
-/** The Lease API the coordinator needs (the operator passes a Kube client of its own). */
-export interface ShardLeaseClient {
-  get(ref: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<Lease | undefined>;
-  create(lease: Lease): Promise<Lease>;
-  replace(lease: Lease): Promise<Lease>;
-  list(
-    apiVersion: string,
-    kind: string,
-    opts: { namespace: string; labelSelector: string },
-  ): Promise<{ items: Lease[] }>;
+/** The Lease API the coordinator needs (the operator passes a LeaseApi of its own). */
+export interface ShardLeaseClient extends LeaseClient {
+  /** The namespace's Leases matching the selector, each with its apiVersion and kind. */
+  list(opts: { namespace: string; labelSelector: string }): Promise<Lease[]>;
+  /** Deletes the Lease as it was read (refused when it was written since). */
   delete(lease: Lease): Promise<void>;
 }
 
@@ -67,6 +62,7 @@ export class ShardCoordinator implements Elector {
   #stopped = false;
   #active = false;
   #cancel: (() => void) | undefined;
+  #cancelRenewals: (() => void) | undefined;
   #lost: (() => void) | undefined;
 
   constructor(client: ShardLeaseClient, options: ShardCoordinatorOptions) {
@@ -119,6 +115,7 @@ export class ShardCoordinator implements Elector {
       if (this.#stopped) return;
       this.#stopped = true;
       this.#cancel?.();
+      this.#cancelRenewals?.();
       for (const cancel of this.#deadlines.values()) cancel();
       this.#shards.clear();
       this.#opts.onChange?.([]);
@@ -142,20 +139,27 @@ export class ShardCoordinator implements Elector {
       }
       if (!this.#stopped) this.#cancel = this.#opts.clock.after(this.#opts.retryPeriodMs, () => void tick());
     };
+    // The held shards are renewed on a loop of their own, so a slow member write or list does not
+    // eat into their renew deadline.
+    const renewals = async () => {
+      if (this.#stopped) return;
+      await Promise.all([...this.#shards.keys()].map((k) => this.#renewShard(k)));
+      if (!this.#stopped)
+        this.#cancelRenewals = this.#opts.clock.after(this.#opts.retryPeriodMs, () => void renewals());
+    };
     void tick();
+    void renewals();
   }
 
-  /** One round: renew the member Lease, list, renew held shards, hand back the excess, take free ones. */
+  /**
+   * One round: renew the member Lease, list, hand back the excess, take free ones. The held shards
+   * are renewed beside it (`run`).
+   */
   async tick(): Promise<void> {
     const { clock, namespace, id, shardCount, identity } = this.#opts;
     await this.#renewMember();
     const now = clock.now();
-    const listed = await this.#client.list(LEASE.apiVersion, LEASE.kind, {
-      namespace,
-      labelSelector: `${SHARD_LABELS.memberOf}=${id}`,
-    });
-    // A list's items carry no apiVersion and kind; writes need them.
-    const items = listed.items.map((l) => ({ ...l, ...LEASE }));
+    const items = await this.#client.list({ namespace, labelSelector: `${SHARD_LABELS.memberOf}=${id}` });
     const members = new Set([identity]);
     for (const l of items) {
       if (l.metadata.labels?.[SHARD_LABELS.role] !== 'member') continue;
@@ -166,8 +170,6 @@ export class ShardCoordinator implements Elector {
         void this.#client.delete(l).catch(() => {});
     }
     this.#members = [...members].sort();
-    await Promise.all([...this.#shards.keys()].map((k) => this.#renewShard(k)));
-    if (this.#stopped) return;
     const cap = Math.ceil(shardCount / members.size);
     // Hand back the excess (shards being handed back already are not counted twice): the shards this
     // member ranks lowest.
@@ -222,7 +224,7 @@ export class ShardCoordinator implements Elector {
           });
     } catch {
       // Deleted, or written by someone else (conflict): read it again and write it next round.
-      const live = await this.#client.get({ ...LEASE, name, namespace });
+      const live = await this.#client.get({ name, namespace });
       this.#member = live ? await this.#client.replace({ ...live, spec }) : undefined;
       if (!this.#member) throw new Error(`member Lease ${name} could not be written`);
     }
@@ -283,9 +285,9 @@ export class ShardCoordinator implements Elector {
       // A conflict or an error: read it; still ours, write again; anyone else's, the shard is lost.
       // Anything else failing leaves the renew deadline running.
       const live = await this.#client
-        .get({ ...LEASE, name: s.lease.metadata.name, namespace: this.#opts.namespace })
+        .get({ name: s.lease.metadata.name, namespace: this.#opts.namespace })
         .catch(() => undefined);
-      if (!live) return;
+      if (!live || this.#shards.get(k) !== s) return;
       if (live.spec.holderIdentity !== this.#opts.identity) return this.#lost?.();
       const renewed = await renew(live).catch(() => undefined);
       if (!renewed) return;
@@ -328,7 +330,7 @@ export class ShardCoordinator implements Elector {
     };
     await this.#client.replace({ ...s.lease, spec }).catch(async () => {
       const live = await this.#client
-        .get({ ...LEASE, name: s.lease.metadata.name, namespace: this.#opts.namespace })
+        .get({ name: s.lease.metadata.name, namespace: this.#opts.namespace })
         .catch(() => undefined);
       if (live?.spec.holderIdentity === this.#opts.identity)
         await this.#client.replace({ ...live, spec }).catch(() => {});
@@ -340,6 +342,7 @@ export class ShardCoordinator implements Elector {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#cancel?.();
+    this.#cancelRenewals?.();
     const shards = [...this.#shards];
     await Promise.all(shards.map(([k, s]) => this.#release(k, s)));
     this.#opts.onChange?.([]);

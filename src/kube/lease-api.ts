@@ -1,0 +1,107 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Lease } from '../runtime/leader-election.ts';
+import { KubeApiError } from './kube-api-error.ts';
+import { type RawRequest, rawJson } from './raw-request.ts';
+
+const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+
+/**
+ * The Lease calls of leader election and sharding, each bounded by a timeout of its own. Without
+ * one, a request on a connection that went dead without a reset (a black-holed partition, a proxy
+ * or a load balancer that lost it) waits for undici's 300 s, and the renewal behind it for the renew
+ * deadline, so the member is fenced although a new connection would have been answered at once. An
+ * aborted request takes its connection down with it, so the next try opens a new one.
+ *
+ * A client of its own (not the writers' Kube): fencing the writers must not keep a member from
+ * releasing its Leases. No discovery: a Lease's path is fixed.
+ */
+export class LeaseApi {
+  readonly #config: KubeConfig;
+  readonly #timeoutMs: number;
+
+  constructor(config: KubeConfig, opts: { timeoutMs: number }) {
+    this.#config = config;
+    this.#timeoutMs = opts.timeoutMs;
+  }
+
+  async get(ref: { name: string; namespace: string }): Promise<Lease | undefined> {
+    try {
+      return await this.#request<Lease>({ method: 'GET', path: leasePath(ref.namespace, ref.name) });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  create(lease: Lease): Promise<Lease> {
+    return this.#request<Lease>({
+      method: 'POST',
+      path: leasePath(lease.metadata.namespace),
+      body: JSON.stringify(lease),
+      contentType: 'application/json',
+    });
+  }
+
+  /** PUT, guarded by the Lease's resourceVersion (409 when someone wrote it since). */
+  replace(lease: Lease): Promise<Lease> {
+    return this.#request<Lease>({
+      method: 'PUT',
+      path: leasePath(lease.metadata.namespace, lease.metadata.name),
+      body: JSON.stringify(lease),
+      contentType: 'application/json',
+    });
+  }
+
+  async list(opts: { namespace: string; labelSelector: string }): Promise<Lease[]> {
+    const list = await this.#request<{ items?: Lease[] | null }>({
+      method: 'GET',
+      path: leasePath(opts.namespace),
+      query: { labelSelector: opts.labelSelector },
+    });
+    // A list's items carry no apiVersion and kind; writes need them.
+    return (list.items ?? []).map((l) => ({ ...l, ...LEASE }));
+  }
+
+  /** Deletes the Lease only as it was read (409 when it was renewed since). */
+  async delete(lease: Lease): Promise<void> {
+    const { resourceVersion } = lease.metadata;
+    await this.#request({
+      method: 'DELETE',
+      path: leasePath(lease.metadata.namespace, lease.metadata.name),
+      body: JSON.stringify(resourceVersion ? { preconditions: { resourceVersion } } : {}),
+      contentType: 'application/json',
+    });
+  }
+
+  async #request<T>(r: RawRequest): Promise<T> {
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    try {
+      return (await rawJson(this.#config, { ...r, signal })) as T;
+    } catch (err) {
+      if (signal.aborted)
+        throw new KubeApiError(
+          0,
+          'Timeout',
+          `${r.method} ${r.path}: no answer within ${this.#timeoutMs} ms`,
+          {
+            cause: err,
+          },
+        );
+      throw KubeApiError.from(err);
+    }
+  }
+}
+
+function leasePath(namespace: string, name?: string): string {
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
+}
+
+/**
+ * How long one Lease request may take: two tries, a retry period apart, fit within the renew
+ * deadline, so one request that never answers costs a renewal, not the membership. client-go bounds
+ * the whole renewal by the renew deadline instead, so one such request ends the leadership. Pure.
+ */
+export function leaseRequestTimeoutMs(t: { renewDeadlineMs: number; retryPeriodMs: number }): number {
+  return Math.max(500, Math.floor((t.renewDeadlineMs - t.retryPeriodMs) / 2));
+}
