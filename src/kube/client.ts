@@ -291,7 +291,7 @@ export class Kube {
   async #listPage<T extends ClientObject>(
     apiVersion: string,
     kind: string,
-    opts: ListOptions & { continue?: string | undefined },
+    opts: ListOptions & { continue?: string | undefined; signal?: AbortSignal | undefined },
   ): Promise<ListPage<T>> {
     const path = opts.namespace
       ? await this.#collectionIn(apiVersion, kind, opts.namespace)
@@ -307,6 +307,7 @@ export class Kube {
           continue: opts.continue,
         },
         maxBytes: MAX_LIST_BYTES,
+        ...(opts.signal ? { signal: opts.signal } : {}),
       }),
     )) as { items?: T[] | null; metadata?: ListPage<T>['metadata'] };
     return { ...list, items: list.items ?? [] };
@@ -323,7 +324,7 @@ export class Kube {
   async #list<T extends ClientObject>(
     apiVersion: string,
     kind: string,
-    opts: ListOptions,
+    opts: ListOptions & { signal?: AbortSignal | undefined },
     each: (obj: T) => T = (o) => o,
   ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     if (opts.limit !== undefined) {
@@ -492,11 +493,16 @@ export class Kube {
   ) {
     const namespace = namespaceOfPath(path);
     const listed = { ...opts, ...(namespace ? { namespace } : {}) };
-    return new Informer<T>(this.config, path, (each) => this.#list<T>(apiVersion, kind, listed, each), {
-      ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
-      ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
-      ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),
-    });
+    return new Informer<T>(
+      this.config,
+      path,
+      (each, signal) => this.#list<T>(apiVersion, kind, { ...listed, signal }, each),
+      {
+        ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+        ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
+        ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),
+      },
+    );
   }
 }
 

@@ -94,7 +94,11 @@ export function namespaceOfPath(path: string): string | undefined {
  * A whole list of the informer's path, each item passed through `each` as it is read (so a list
  * read page by page holds the slimmed items and one page, not the whole collection as sent).
  */
-export type EachList<T> = (each: (obj: T) => T) => Promise<{
+export type EachList<T> = (
+  each: (obj: T) => T,
+  /** Aborted when the informer stops: a list in flight ends with it. */
+  signal: AbortSignal,
+) => Promise<{
   items: T[];
   metadata?: { resourceVersion?: string };
 }>;
@@ -116,6 +120,8 @@ export class Informer<T extends KubernetesObject> {
   readonly #lw: ListWatch<T>;
   readonly #watch: BookmarkWatch;
   #listError: unknown;
+  /** Ends the lists of this start when the informer stops. */
+  #lists = new AbortController();
 
   constructor(config: KubeConfig, path: string, list: EachList<T>, opts: InformerOptions<T> = {}) {
     const transform = opts.transform;
@@ -134,7 +140,7 @@ export class Informer<T extends KubernetesObject> {
       return transform ? transform(o) : o;
     };
     const listed = () =>
-      list(each).catch((err: unknown) => {
+      list(each, this.#lists.signal).catch((err: unknown) => {
         this.#listError = err;
         throw err;
       });
@@ -160,13 +166,16 @@ export class Informer<T extends KubernetesObject> {
    */
   async start(): Promise<void> {
     this.#listError = undefined;
+    if (this.#lists.signal.aborted) this.#lists = new AbortController();
     this.#watch.open();
     await this.#lw.start();
     if (this.#listError !== undefined) throw this.#listError;
   }
 
+  /** Stops watching, and ends a list in flight (one that hangs would hold its connection). */
   stop(): Promise<void> {
     this.#watch.close();
+    this.#lists.abort();
     return this.#lw.stop();
   }
 

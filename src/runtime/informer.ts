@@ -92,15 +92,28 @@ export async function startResilient<T>(
   for (;;) {
     if (signal?.aborted) throw new StartAborted(opts.name);
     initError = undefined;
+    // Given up while the list is in flight: stopping the informer ends the list (one that hangs too).
+    let stopping: Promise<void> | undefined;
+    const stopOnAbort = () => {
+      stopping = informer.stop().catch(() => {});
+    };
+    signal?.addEventListener('abort', stopOnAbort, { once: true });
     try {
-      await informer.start();
+      try {
+        await informer.start();
+      } finally {
+        signal?.removeEventListener('abort', stopOnAbort);
+      }
       if (signal?.aborted) {
-        await informer.stop();
+        await (stopping ?? informer.stop());
         throw new StartAborted(opts.name);
       }
       break;
     } catch (err) {
-      if (signal?.aborted) throw err instanceof StartAborted ? err : new StartAborted(opts.name);
+      if (signal?.aborted) {
+        await stopping;
+        throw err instanceof StartAborted ? err : new StartAborted(opts.name);
+      }
       opts.onListFailed?.(err);
       const delay = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** failures++);
       opts.log({

@@ -8,6 +8,7 @@ import { FakeClock } from '../../src/runtime/clock.ts';
 import type { Log } from '../../src/runtime/logger.ts';
 import { useCluster } from '../support/cluster.ts';
 import { FaultProxy, type ProxiedRequest, type Rule } from '../support/fault-proxy.ts';
+import { waitFor } from '../support/wait.ts';
 
 const { cp, newNamespace } = useCluster();
 
@@ -117,8 +118,13 @@ describe('waiting for a drift cache being filled (the real API server through a 
     clock.advance(5_000);
     await waiting;
     expect(w.watches(CM.apiVersion, CM.kind)).toBe(false);
-    // Stopped, it gives the start up: the hanging list ends with the proxy, and nothing lists again.
+    // Stopped, it gives the start up, and the hanging list with it (its connection closed).
     await w.stop();
     expect(w.kinds).toEqual([]);
+    const held = proxy.requests((r) => driftList(r) && r.fault === 'hang');
+    expect(held.length).toBeGreaterThan(0);
+    await waitFor('the hanging list given up', () => held.every((r) => r.abandonedAt !== undefined), {
+      timeoutMs: 5_000,
+    });
   });
 });

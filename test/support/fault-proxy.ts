@@ -21,6 +21,8 @@ export interface ProxiedRequest {
   status?: number;
   /** Set when a rule answered instead of the API server ('drop' for a reset connection). */
   fault?: string;
+  /** When the client gave the request up (closed its connection) before the answer ended. */
+  abandonedAt?: number;
 }
 
 /**
@@ -53,6 +55,7 @@ export class FaultProxy {
   readonly #upstream: URL;
   readonly #watches = new Set<{ req: ProxiedRequest; res: ServerResponse; upstream: IncomingMessage }>();
   readonly #sockets = new Set<Socket>();
+  #closing = false;
 
   private constructor(
     tag: string,
@@ -166,6 +169,7 @@ export class FaultProxy {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.dropWatches();
     for (const s of this.#sockets) s.destroy();
     await new Promise((resolve) => this.#server.close(resolve));
@@ -185,6 +189,9 @@ export class FaultProxy {
       at: Date.now(),
     };
     this.log.push(entry);
+    res.on('close', () => {
+      if (!res.writableFinished && !this.#closing) entry.abandonedAt = Date.now();
+    });
     let fault: Fault;
     for (const rule of this.#rules) {
       fault = rule(entry);

@@ -114,4 +114,23 @@ describe('startResilient', () => {
     );
     expect(stopped).toBe(1);
   });
+
+  it('an abort while the list hangs stops the informer, which ends the list', async () => {
+    const clock = new FakeClock();
+    const { informer } = scripted([]);
+    const abort = new AbortController();
+    let stopped = 0;
+    let endList: ((err: Error) => void) | undefined;
+    informer.start = () => new Promise<void>((_, reject) => (endList = reject));
+    informer.stop = async () => {
+      stopped++;
+      endList?.(new Error('aborted'));
+    };
+    const starting = startResilient(informer, { ...opts(clock), signal: abort.signal });
+    await Promise.resolve();
+    expect(stopped).toBe(0);
+    abort.abort();
+    await expect(starting).rejects.toBeInstanceOf(StartAborted);
+    expect(stopped).toBe(1);
+  });
 });
