@@ -1,9 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Lease } from '../runtime/leader-election.ts';
+import { LEASE_TYPE, type Lease } from '../runtime/leader-election.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { type RawRequest, rawJson } from './raw-request.ts';
-
-const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 
 /**
  * The Lease calls of leader election and sharding, each bounded by a timeout of its own. Without
@@ -59,7 +57,7 @@ export class LeaseApi {
       query: { labelSelector: opts.labelSelector },
     });
     // A list's items carry no apiVersion and kind; writes need them.
-    return (list.items ?? []).map((l) => ({ ...l, ...LEASE }));
+    return (list.items ?? []).map((l) => ({ ...l, ...LEASE_TYPE }));
   }
 
   /** Deletes the Lease only as it was read (409 when it was renewed since). */

@@ -43,6 +43,9 @@ export interface LeaderElectionOptions {
   log: Log;
 }
 
+/** A Lease's apiVersion and kind, which every write carries. */
+export const LEASE_TYPE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
+
 /** MicroTime as the API server writes it. */
 const micro = (d: Date) => d.toISOString().replace('Z', '000Z');
 
@@ -99,8 +102,7 @@ export class LeaderElector {
       };
       if (!lease)
         await this.#client.create({
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
+          ...LEASE_TYPE,
           metadata: { name, namespace },
           spec,
         });

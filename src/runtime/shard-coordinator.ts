@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { type Lease, type LeaseClient, mayAcquire } from './leader-election.ts';
+import { LEASE_TYPE, type Lease, type LeaseClient, mayAcquire } from './leader-election.ts';
 import type { Log } from './logger.ts';
 import type { Elector } from './manager.ts';
 import {
@@ -38,7 +38,6 @@ export interface ShardCoordinatorOptions {
 
 type ShardState = { lease: Lease; state: 'held' | 'draining'; inFlight: number; drained?: () => void };
 
-const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 const micro = (d: Date) => d.toISOString().replace('Z', '000Z');
 
 /**
@@ -214,7 +213,7 @@ export class ShardCoordinator implements Elector {
       this.#member = this.#member
         ? await this.#client.replace({ ...this.#member, spec })
         : await this.#client.create({
-            ...LEASE,
+            ...LEASE_TYPE,
             metadata: {
               name,
               namespace,
@@ -245,7 +244,7 @@ export class ShardCoordinator implements Elector {
       const lease = current
         ? await this.#client.replace({ ...current, spec })
         : await this.#client.create({
-            ...LEASE,
+            ...LEASE_TYPE,
             metadata: {
               name: shardLeaseName(id, k),
               namespace,

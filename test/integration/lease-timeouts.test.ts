@@ -24,7 +24,7 @@ const TIMEOUT_MS = leaseRequestTimeoutMs(TIMINGS);
 /**
  * A Lease request that never answers (a connection black-holed by a partition, a proxy or a load
  * balancer) costs one renewal, not the membership: each Lease request has a timeout of its own, and
- * the shards are renewed before the list. The real API server through a fault proxy; the requests
+ * the shards are renewed on a loop of their own, beside the member Lease and the list. The real API server through a fault proxy; the requests
  * the rules hold are never forwarded.
  */
 describe('Lease requests that never answer (the real API server through a fault proxy)', () => {
@@ -127,7 +127,7 @@ describe('Lease requests that never answer (the real API server through a fault 
       await waitFor('three lists held', () => m.lost || heldLists.length === 3, { timeoutMs: 15_000 });
       expect(m.lost).toBe(false);
       const last = heldLists[2]?.at ?? 0;
-      // While the lists hung, every shard was renewed, and after them the member Lease too.
+      // While the member Lease and the lists hung, every shard was renewed.
       for (const k of m.coordinator.held())
         expect(
           proxy.requests(leasePut(shardLeaseName('hung-list', k))).some((r) => r.at > at && r.status === 200),
