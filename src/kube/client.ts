@@ -1,14 +1,12 @@
 import {
   ApiException,
   ApisApi,
-  AppsV1Api,
   CoreApi,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  setHeaderOptions,
   type V1APIResource,
   VersionApi,
 } from '@kubernetes/client-node';
@@ -16,12 +14,11 @@ import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { PooledKubeConfig } from './kube-config.ts';
 import { Informer, namespaceOfPath } from './list-watch.ts';
-import { MAX_LIST_BYTES, rawJson } from './raw-request.ts';
+import { MAX_LIST_BYTES, type RawRequest, REQUEST_TIMEOUT_MS, rawJson } from './raw-request.ts';
 
 // client-node's KubernetesObject types timestamps as Date, which a JSON body never holds; this
 // wrapper takes and returns plain JSON shapes (api/object.ts) instead.
 type ClientObject = import('@kubernetes/client-node').KubernetesObject;
-const asClient = (o: KubernetesObject) => o as unknown as ClientObject;
 
 /** One write of a workload's replicas through its scale subresource. */
 export interface ScaleWrite {
@@ -84,6 +81,19 @@ function customObjectPath(ref: {
   return `/apis/${ref.group}/${ref.version}/namespaces/${encodeURIComponent(ref.namespace)}/${ref.plural}/${encodeURIComponent(ref.name)}`;
 }
 
+/** The scale subresource of a Deployment or StatefulSet. */
+function scalePath(kind: ScalableKind, namespace: string, name: string): string {
+  const plural = kind === 'Deployment' ? 'deployments' : 'statefulsets';
+  return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}/scale`;
+}
+
+export interface KubeOptions {
+  /** How long one request (not a watch) may go unanswered: REQUEST_TIMEOUT_MS unless given. */
+  requestTimeoutMs?: number;
+  /** The fence to share (an impersonating client shares its parent's). */
+  fence?: { why: string | undefined };
+}
+
 /** The resourceVersion of an API answer (a written object), if it has one. */
 function resourceVersionOf(answer: unknown): string | undefined {
   return (answer as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
@@ -105,27 +115,32 @@ export class Kube {
   readonly config: KubeConfig;
   readonly #objects: ObjectApi;
   readonly #custom: CustomObjectsApi;
-  readonly #apps: AppsV1Api;
   readonly #impersonated = new Map<string, Kube>();
+  readonly #requestTimeoutMs: number;
   /** Shared with the impersonating clients made from this one, so one call fences them all. */
   readonly #fence: { why: string | undefined };
 
-  constructor(config: KubeConfig, fence: { why: string | undefined } = { why: undefined }) {
+  constructor(config: KubeConfig, options: KubeOptions = {}) {
     this.config = config;
-    this.#fence = fence;
+    this.#fence = options.fence ?? { why: undefined };
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#objects = ObjectApi.fromConfig(config);
     this.#custom = config.makeApiClient(CustomObjectsApi);
-    this.#apps = config.makeApiClient(AppsV1Api);
+  }
+
+  /** One request straight to the API server (raw-request.ts), within this client's timeout. */
+  #raw(r: RawRequest): Promise<unknown> {
+    return translate(rawJson(this.config, { timeoutMs: this.#requestTimeoutMs, ...r }));
   }
 
   /** The scale subresource of a Deployment or StatefulSet; undefined when the workload is gone. */
   async getScale(kind: ScalableKind, namespace: string, name: string): Promise<Scale | undefined> {
     try {
-      const s = await translate(
-        kind === 'Deployment'
-          ? this.#apps.readNamespacedDeploymentScale({ name, namespace })
-          : this.#apps.readNamespacedStatefulSetScale({ name, namespace }),
-      );
+      const s = (await this.#raw({ method: 'GET', path: scalePath(kind, namespace, name) })) as {
+        metadata?: { resourceVersion?: string };
+        spec?: { replicas?: number };
+        status?: { replicas?: number; selector?: string };
+      };
       return {
         specReplicas: s.spec?.replicas ?? 0,
         statusReplicas: s.status?.replicas ?? 0,
@@ -145,19 +160,18 @@ export class Kube {
   async applyScale(options: ScaleWrite): Promise<void> {
     const { kind, namespace, name, replicas, fieldManager } = options;
     this.#writable();
-    const body = {
-      apiVersion: 'autoscaling/v1',
-      kind: 'Scale',
-      metadata: { name, namespace },
-      spec: { replicas },
-    };
-    const params = { name, namespace, body, fieldManager, force: true };
-    const headers = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-    await translate(
-      kind === 'Deployment'
-        ? this.#apps.patchNamespacedDeploymentScale(params, headers)
-        : this.#apps.patchNamespacedStatefulSetScale(params, headers),
-    );
+    await this.#raw({
+      method: 'PATCH',
+      path: scalePath(kind, namespace, name),
+      query: { fieldManager, force: 'true' },
+      body: JSON.stringify({
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: { name, namespace },
+        spec: { replicas },
+      }),
+      contentType: PatchStrategy.ServerSideApply,
+    });
   }
 
   /**
@@ -178,7 +192,7 @@ export class Kube {
       contexts: this.config.getContexts(),
       currentContext: this.config.getCurrentContext(),
     });
-    const kube = new Kube(kc, this.#fence);
+    const kube = new Kube(kc, { fence: this.#fence, requestTimeoutMs: this.#requestTimeoutMs });
     this.#impersonated.set(user, kube);
     return kube;
   }
@@ -208,19 +222,17 @@ export class Kube {
       obj.metadata?.namespace,
       obj.metadata?.name ?? '',
     );
-    return translate(
-      rawJson(this.config, {
-        method: 'PATCH',
-        path,
-        query: {
-          fieldManager: options.fieldManager,
-          ...(options.force ? { force: 'true' } : {}),
-          ...(options.dryRun ? { dryRun: 'All' } : {}),
-        },
-        body: JSON.stringify(obj),
-        contentType: PatchStrategy.ServerSideApply,
-      }),
-    ) as Promise<T>;
+    return this.#raw({
+      method: 'PATCH',
+      path,
+      query: {
+        fieldManager: options.fieldManager,
+        ...(options.force ? { force: 'true' } : {}),
+        ...(options.dryRun ? { dryRun: 'All' } : {}),
+      },
+      body: JSON.stringify(obj),
+      contentType: PatchStrategy.ServerSideApply,
+    }) as Promise<T>;
   }
 
   /** The collection path of a kind in a namespace (cluster-wide for cluster-scoped kinds), as client-node builds it. */
@@ -251,19 +263,27 @@ export class Kube {
   /** PUT of a whole object, guarded by its metadata.resourceVersion (409 when it changed). */
   async replace<T extends KubernetesObject>(obj: T): Promise<T> {
     this.#writable();
-    return translate(this.#objects.replace(asClient(obj))) as Promise<T>;
+    return this.#raw({
+      method: 'PUT',
+      path: await this.#objectPath(
+        obj.apiVersion ?? '',
+        obj.kind ?? '',
+        obj.metadata?.namespace,
+        obj.metadata?.name ?? '',
+      ),
+      body: JSON.stringify(obj),
+      contentType: 'application/json',
+    }) as Promise<T>;
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
     this.#writable();
-    return translate(
-      rawJson(this.config, {
-        method: 'POST',
-        path: await this.#collectionIn(obj.apiVersion ?? '', obj.kind ?? '', obj.metadata?.namespace),
-        body: JSON.stringify(obj),
-        contentType: 'application/json',
-      }),
-    ) as Promise<T>;
+    return this.#raw({
+      method: 'POST',
+      path: await this.#collectionIn(obj.apiVersion ?? '', obj.kind ?? '', obj.metadata?.namespace),
+      body: JSON.stringify(obj),
+      contentType: 'application/json',
+    }) as Promise<T>;
   }
 
   /** Reads one object; undefined when the server answers 404 (any other error throws). */
@@ -275,7 +295,7 @@ export class Kube {
   }): Promise<T | undefined> {
     try {
       const path = await this.#objectPath(ref.apiVersion, ref.kind, ref.namespace, ref.name);
-      return (await translate(rawJson(this.config, { method: 'GET', path }))) as T;
+      return (await this.#raw({ method: 'GET', path })) as T;
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) return undefined;
       throw err;
@@ -296,20 +316,18 @@ export class Kube {
     const path = opts.namespace
       ? await this.#collectionIn(apiVersion, kind, opts.namespace)
       : await this.collectionPath(apiVersion, kind);
-    const list = (await translate(
-      rawJson(this.config, {
-        method: 'GET',
-        path,
-        query: {
-          labelSelector: opts.labelSelector,
-          fieldSelector: opts.fieldSelector,
-          limit: opts.limit !== undefined ? String(opts.limit) : undefined,
-          continue: opts.continue,
-        },
-        maxBytes: MAX_LIST_BYTES,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      }),
-    )) as { items?: T[] | null; metadata?: ListPage<T>['metadata'] };
+    const list = (await this.#raw({
+      method: 'GET',
+      path,
+      query: {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit !== undefined ? String(opts.limit) : undefined,
+        continue: opts.continue,
+      },
+      maxBytes: MAX_LIST_BYTES,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    })) as { items?: T[] | null; metadata?: ListPage<T>['metadata'] };
     return { ...list, items: list.items ?? [] };
   }
 
@@ -383,17 +401,17 @@ export class Kube {
           },
         }
       : undefined;
-    await translate(
-      this.#objects.delete(
-        asClient(obj),
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        propagationPolicy,
-        body,
+    await this.#raw({
+      method: 'DELETE',
+      path: await this.#objectPath(
+        obj.apiVersion ?? '',
+        obj.kind ?? '',
+        obj.metadata?.namespace,
+        obj.metadata?.name ?? '',
       ),
-    );
+      query: { propagationPolicy },
+      ...(body ? { body: JSON.stringify(body), contentType: 'application/json' } : {}),
+    });
   }
 
   /** JSON merge patch of a custom object's main resource (metadata and spec). */
@@ -403,14 +421,12 @@ export class Kube {
   ): Promise<string | undefined> {
     this.#writable();
     return resourceVersionOf(
-      await translate(
-        rawJson(this.config, {
-          method: 'PATCH',
-          path: customObjectPath(ref),
-          body: JSON.stringify(body),
-          contentType: PatchStrategy.MergePatch,
-        }),
-      ),
+      await this.#raw({
+        method: 'PATCH',
+        path: customObjectPath(ref),
+        body: JSON.stringify(body),
+        contentType: PatchStrategy.MergePatch,
+      }),
     );
   }
 
@@ -421,14 +437,12 @@ export class Kube {
   ): Promise<string | undefined> {
     this.#writable();
     return resourceVersionOf(
-      await translate(
-        rawJson(this.config, {
-          method: 'PATCH',
-          path: `${customObjectPath(ref)}/status`,
-          body: JSON.stringify({ status }),
-          contentType: PatchStrategy.MergePatch,
-        }),
-      ),
+      await this.#raw({
+        method: 'PATCH',
+        path: `${customObjectPath(ref)}/status`,
+        body: JSON.stringify({ status }),
+        contentType: PatchStrategy.MergePatch,
+      }),
     );
   }
 

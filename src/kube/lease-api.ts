@@ -4,11 +4,12 @@ import { KubeApiError } from './kube-api-error.ts';
 import { type RawRequest, rawJson } from './raw-request.ts';
 
 /**
- * The Lease calls of leader election and sharding, each bounded by a timeout of its own. Without
- * one, a request on a connection that went dead without a reset (a black-holed partition, a proxy
- * or a load balancer that lost it) waits for undici's 300 s, and the renewal behind it for the renew
- * deadline, so the member is fenced although a new connection would have been answered at once. An
- * aborted request takes its connection down with it, so the next try opens a new one.
+ * The Lease calls of leader election and sharding, each bounded by a timeout far shorter than other
+ * requests' (REQUEST_TIMEOUT_MS). With that one, a request on a connection that went dead without a
+ * reset (a black-holed partition, a proxy or a load balancer that lost it) would hold the renewal
+ * behind it past the renew deadline, and the member would be fenced although a new connection would
+ * have been answered at once. An aborted request takes its connection down with it, so the next try
+ * opens a new one.
  *
  * A client of its own (not the writers' Kube): fencing the writers must not keep a member from
  * releasing its Leases. No discovery: a Lease's path is fixed.
@@ -72,19 +73,9 @@ export class LeaseApi {
   }
 
   async #request<T>(r: RawRequest): Promise<T> {
-    const signal = AbortSignal.timeout(this.#timeoutMs);
     try {
-      return (await rawJson(this.#config, { ...r, signal })) as T;
+      return (await rawJson(this.#config, { ...r, timeoutMs: this.#timeoutMs })) as T;
     } catch (err) {
-      if (signal.aborted)
-        throw new KubeApiError(
-          0,
-          'Timeout',
-          `${r.method} ${r.path}: no answer within ${this.#timeoutMs} ms`,
-          {
-            cause: err,
-          },
-        );
       throw KubeApiError.from(err);
     }
   }

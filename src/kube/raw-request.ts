@@ -1,6 +1,7 @@
 import { constants } from 'node:buffer';
 import { ApiException, HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { request } from 'undici';
+import { KubeApiError } from './kube-api-error.ts';
 
 /** Bodies longer than this are refused rather than parsed: no object Shoal writes comes close. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -11,6 +12,16 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_LIST_BYTES = constants.MAX_STRING_LENGTH;
 
+/**
+ * How long one request may go unanswered, its body included, unless the caller says otherwise. The
+ * API server ends a request it is still working on at its --request-timeout (60 s unless set) with
+ * a 504, admission webhooks and priority-and-fairness queueing included; ten seconds more cut only
+ * what cannot be answered: a connection gone dead without a reset (a black-holed partition, a proxy
+ * that lost it) or a stalled server, which undici alone would wait on for 300 s. An aborted request
+ * takes its connection down with it, so the retry opens a new one.
+ */
+export const REQUEST_TIMEOUT_MS = 70_000;
+
 export interface RawRequest {
   method: 'GET' | 'PATCH' | 'POST' | 'PUT' | 'DELETE';
   /** An absolute API path, e.g. `/api/v1/namespaces/a/configmaps/b`. */
@@ -20,8 +31,13 @@ export interface RawRequest {
   contentType?: string;
   /** The longest answer read (MAX_BODY_BYTES unless given). */
   maxBytes?: number;
-  /** Aborts the request, its answer's body included (a timeout: AbortSignal.timeout). */
+  /** Aborts the request, its answer's body included; the error is the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Ends the request, its answer's body included, when unanswered this long (REQUEST_TIMEOUT_MS
+   * unless given), with a KubeApiError of code 0 and reason Timeout.
+   */
+  timeoutMs?: number;
 }
 
 /** A body as text, refused past `maxBytes` whether or not the server said its length. */
@@ -67,6 +83,33 @@ export function requestUrl(
  * KubeApiError.from reads both alike.
  */
 export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknown> {
+  const timeoutMs = r.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  // A timer cleared with the answer (not AbortSignal.timeout, whose timers outlive their requests:
+  // tens of thousands at once during a cold start).
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  const forward = () => abort.abort(r.signal?.reason);
+  if (r.signal?.aborted) forward();
+  else r.signal?.addEventListener('abort', forward, { once: true });
+  try {
+    return await send(config, r, abort.signal);
+  } catch (err) {
+    if (timedOut)
+      throw new KubeApiError(0, 'Timeout', `${r.method} ${r.path}: no answer within ${timeoutMs} ms`, {
+        cause: err,
+      });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    r.signal?.removeEventListener('abort', forward);
+  }
+}
+
+async function send(config: KubeConfig, r: RawRequest, signal: AbortSignal): Promise<unknown> {
   const server = config.getCurrentCluster()?.server;
   if (!server) throw new Error('no current cluster in the kubeconfig');
   const ctx = new RequestContext(requestUrl(server, r.path, r.query), HttpMethod[r.method]);
@@ -79,7 +122,7 @@ export async function rawJson(config: KubeConfig, r: RawRequest): Promise<unknow
     headers,
     ...(r.body !== undefined ? { body: r.body } : {}),
     ...(dispatcher ? { dispatcher } : {}),
-    ...(r.signal ? { signal: r.signal } : {}),
+    signal,
   });
   const text = await bodyText(res.body, r.maxBytes);
   if (res.statusCode >= 400) {

@@ -7,7 +7,7 @@ import type { KubernetesObject } from '../../src/api/object.ts';
 import { Kube, loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeApiError } from '../../src/kube/kube-api-error.ts';
 import { useCluster } from '../support/cluster.ts';
-import { FaultProxy } from '../support/fault-proxy.ts';
+import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, kube, newNamespace } = useCluster();
@@ -17,6 +17,16 @@ const cm = (namespace: string | undefined, name: string, data: Record<string, st
   kind: 'ConfigMap',
   metadata: { name, ...(namespace ? { namespace } : {}) },
   data,
+});
+const deployment = (namespace: string, name: string, replicas: number) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: 'web:1' }] } },
+  },
 });
 const apply = { fieldManager: 'shoal-test', force: true, dryRun: false };
 
@@ -33,6 +43,85 @@ describe('the Kube client', () => {
       expect(proxy.requests((r) => r.method === 'PATCH').length).toBe(30);
       expect(proxy.connections).toBeLessThanOrEqual(3);
     } finally {
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a request the API server never answers ends at the timeout, a watch does not; the retry is answered', async () => {
+    const ns = await newNamespace('reqtimeout');
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-reqtimeout-'));
+    const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'reqtimeout' });
+    const timeoutMs = 1_000;
+    const k = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }), {
+      requestTimeoutMs: timeoutMs,
+    });
+    const informer = k.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap');
+    try {
+      await kube.apply(deployment(ns, 'web', 1), apply);
+      const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' };
+      const at = (method: string, suffix: string) => (r: ProxiedRequest) =>
+        r.method === method && !r.watch && r.path.endsWith(suffix);
+      // Every kind of request Shoal sends, each held once by the proxy and then sent again.
+      const calls: [(r: ProxiedRequest) => boolean, () => Promise<unknown>][] = [
+        [at('POST', '/configmaps'), () => k.create(cm(ns, 'c', { v: '1' }))],
+        [at('GET', '/configmaps/c'), () => k.get(ref)],
+        [at('GET', '/configmaps'), () => k.list('v1', 'ConfigMap', { namespace: ns })],
+        [at('PATCH', '/configmaps/c'), () => k.apply(cm(ns, 'c', { v: '2' }), apply)],
+        [
+          at('PUT', '/configmaps/c'),
+          async () =>
+            k.replace({ ...(await k.get<KubernetesObject>(ref)), data: { v: '3' } } as KubernetesObject),
+        ],
+        [at('GET', '/deployments/web/scale'), () => k.getScale('Deployment', ns, 'web')],
+        [
+          at('PATCH', '/deployments/web/scale'),
+          () =>
+            k.applyScale({
+              kind: 'Deployment',
+              namespace: ns,
+              name: 'web',
+              replicas: 3,
+              fieldManager: 'shoal-test',
+            }),
+        ],
+        [at('DELETE', '/configmaps/c'), () => k.delete(cm(ns, 'c', {}))],
+      ];
+      await informer.start();
+      const started = Date.now();
+      for (const [match, call] of calls) {
+        const { held, remove } = proxy.hang(match);
+        try {
+          const error = await call().then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          expect(held).toHaveLength(1);
+          const { method, path } = held[0] as ProxiedRequest;
+          expect(error).toBeInstanceOf(KubeApiError);
+          expect(error).toMatchObject({
+            code: 0,
+            reason: 'Timeout',
+            message: `${method} ${path}: no answer within ${timeoutMs} ms`,
+          });
+          // Given up: its connection closed, so the retry cannot queue behind it.
+          await waitFor('the held request abandoned', () => held[0]?.abandonedAt !== undefined);
+          await call();
+        } finally {
+          remove();
+        }
+      }
+      expect(await kube.getScale('Deployment', ns, 'web')).toMatchObject({ specReplicas: 3 });
+      expect(await kube.get(ref)).toBeUndefined();
+      // The watch opened before the first held request is still open, many timeouts later.
+      expect(Date.now() - started).toBeGreaterThan(5 * timeoutMs);
+      const watches = proxy.requests((r) => r.watch && r.path.endsWith('/configmaps'));
+      expect(watches).toHaveLength(1);
+      expect(watches[0]?.abandonedAt).toBeUndefined();
+      await kube.apply(cm(ns, 'late', { v: '1' }), apply);
+      await waitFor('the watch delivers a later object', () => informer.get('late', ns) !== undefined);
+    } finally {
+      await informer.stop();
       await proxy.close();
       await rm(dir, { recursive: true, force: true });
     }

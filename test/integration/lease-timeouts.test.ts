@@ -12,7 +12,7 @@ import type { Log } from '../../src/runtime/logger.ts';
 import { ShardCoordinator } from '../../src/runtime/shard-coordinator.ts';
 import { memberLeaseName, shardLeaseName } from '../../src/runtime/shards.ts';
 import { useCluster } from '../support/cluster.ts';
-import { FaultProxy, type ProxiedRequest, type Rule } from '../support/fault-proxy.ts';
+import { FaultProxy, type ProxiedRequest } from '../support/fault-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 
 const { cp, newNamespace } = useCluster();
@@ -33,15 +33,10 @@ describe('Lease requests that never answer (the real API server through a fault 
   let proxy: FaultProxy;
   let leases: LeaseApi;
   const removers: (() => void)[] = [];
-  /** Holds the first `times` requests matching `match` for ever ('hang'); returns the held ones. */
+  /** Holds the first `times` requests matching `match` for ever (removed after each test). */
   const hang = (match: (r: ProxiedRequest) => boolean, times = 1) => {
-    const held: ProxiedRequest[] = [];
-    const rule: Rule = (r) => {
-      if (held.length >= times || !match(r)) return undefined;
-      held.push(r);
-      return 'hang';
-    };
-    removers.push(proxy.rule(rule));
+    const { held, remove } = proxy.hang(match, times);
+    removers.push(remove);
     return held;
   };
   afterEach(() => {

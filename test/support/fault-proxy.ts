@@ -123,6 +123,20 @@ export class FaultProxy {
     };
   }
 
+  /**
+   * Holds the first `times` requests matching `match` until the proxy closes (a black hole: never
+   * forwarded, never answered); `held` fills as they come. Returns the rule's removal too.
+   */
+  hang(match: (req: ProxiedRequest) => boolean, times = 1): { held: ProxiedRequest[]; remove: () => void } {
+    const held: ProxiedRequest[] = [];
+    const remove = this.rule((r) => {
+      if (held.length >= times || !match(r)) return undefined;
+      held.push(r);
+      return 'hang';
+    });
+    return { held, remove };
+  }
+
   /** How many watch streams matching `match` are open now (the API server has answered them). */
   openWatches(match: (req: ProxiedRequest) => boolean = () => true): number {
     return [...this.#watches].filter((w) => match(w.req)).length;
