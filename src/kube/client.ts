@@ -1,15 +1,4 @@
-import {
-  ApiException,
-  ApisApi,
-  CoreApi,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type V1APIResource,
-  VersionApi,
-} from '@kubernetes/client-node';
+import { ApiException, type KubeConfig, PatchStrategy, type V1APIResource } from '@kubernetes/client-node';
 import type { KubernetesObject, ScalableKind } from '../api/object.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { PooledKubeConfig } from './kube-config.ts';
@@ -56,16 +45,6 @@ export interface DeleteOptions {
 
 export const DEFAULT_APPLY_OPTIONS: ApplyOptions = { fieldManager: 'shoal', force: true, dryRun: false };
 
-/** Exposes the discovery lookup that client-node keeps protected. */
-class ObjectApi extends KubernetesObjectApi {
-  static fromConfig(kc: KubeConfig): ObjectApi {
-    return kc.makeApiClient(ObjectApi as unknown as typeof KubernetesObjectApi) as unknown as ObjectApi;
-  }
-  lookup(apiVersion: string, kind: string): Promise<V1APIResource | undefined> {
-    return this.resource(apiVersion, kind);
-  }
-}
-
 /** `/api/v1` for the core group, `/apis/<group>/<version>` for the others. */
 const groupVersionPath = (apiVersion: string) =>
   apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -108,13 +87,15 @@ async function translate<T>(p: Promise<T>): Promise<T> {
 }
 
 /**
- * The one wrapper around client-node's calls. Every method throws `KubeApiError` (with the HTTP
- * code and the API server's reason) instead of client-node's exceptions.
+ * Shoal's one client of the API server. Every request but a watch goes straight to the server
+ * (raw-request.ts: client-node's authentication and a pooled connection, no generated layers) and
+ * ends at the client's timeout; watches go through client-node's Watch (list-watch.ts). Every
+ * method throws `KubeApiError` (with the HTTP code and the API server's reason).
  */
 export class Kube {
   readonly config: KubeConfig;
-  readonly #objects: ObjectApi;
-  readonly #custom: CustomObjectsApi;
+  /** Each API version's resources, as discovery last answered them (fetched again for a kind not in them). */
+  readonly #discovered = new Map<string, V1APIResource[]>();
   readonly #impersonated = new Map<string, Kube>();
   readonly #requestTimeoutMs: number;
   /** Shared with the impersonating clients made from this one, so one call fences them all. */
@@ -124,8 +105,6 @@ export class Kube {
     this.config = config;
     this.#fence = options.fence ?? { why: undefined };
     this.#requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    this.#objects = ObjectApi.fromConfig(config);
-    this.#custom = config.makeApiClient(CustomObjectsApi);
   }
 
   /** One request straight to the API server (raw-request.ts), within this client's timeout. */
@@ -452,9 +431,15 @@ export class Kube {
    * One request per API version: callers cache it.
    */
   async discovery(): Promise<{ version: string; apiVersions: string[] }> {
-    const info = await translate(this.config.makeApiClient(VersionApi).getCode());
-    const core = await translate(this.config.makeApiClient(CoreApi).getAPIVersions());
-    const groups = await translate(this.config.makeApiClient(ApisApi).getAPIVersions());
+    const [info, core, groups] = (await Promise.all([
+      this.#raw({ method: 'GET', path: '/version' }),
+      this.#raw({ method: 'GET', path: '/api' }),
+      this.#raw({ method: 'GET', path: '/apis' }),
+    ])) as [
+      { gitVersion?: string },
+      { versions?: string[] },
+      { groups?: { versions?: { groupVersion: string }[] }[] },
+    ];
     const versions = [
       ...(core.versions ?? []),
       ...(groups.groups ?? []).flatMap((g) => (g.versions ?? []).map((v) => v.groupVersion)),
@@ -462,17 +447,12 @@ export class Kube {
     const out = new Set<string>(versions);
     await Promise.all(
       versions.map(async (gv) => {
-        const [group, version] = gv.includes('/') ? (gv.split('/') as [string, string]) : ['', gv];
-        const list = group
-          ? await this.#custom.getAPIResources({ group, version }).catch(() => undefined)
-          : await this.config
-              .makeApiClient(CoreV1Api)
-              .getAPIResources()
-              .catch(() => undefined);
-        for (const r of list?.resources ?? []) if (!r.name.includes('/')) out.add(`${gv}/${r.kind}`);
+        // An API version whose server is down (an aggregated API) lists no kinds, as kubectl does.
+        const resources = await this.#resources(gv).catch(() => []);
+        for (const r of resources) if (!r.name.includes('/')) out.add(`${gv}/${r.kind}`);
       }),
     );
-    return { version: info.gitVersion, apiVersions: [...out].sort() };
+    return { version: info.gitVersion ?? '', apiVersions: [...out].sort() };
   }
 
   /** The cluster-wide collection path of a kind (`/api/v1/configmaps`, `/apis/apps/v1/deployments`). */
@@ -487,10 +467,27 @@ export class Kube {
 
   /** A kind's resource from discovery (cached per API version); 404 NotFound for a kind it does not know. */
   async #resource(apiVersion: string, kind: string): Promise<V1APIResource> {
-    const resource = await translate(this.#objects.lookup(apiVersion, kind));
+    const find = (resources: V1APIResource[] | undefined) => resources?.find((r) => r.kind === kind);
+    // A kind not among the cached resources may be new (a CRD just established): ask again.
+    const resource = find(this.#discovered.get(apiVersion)) ?? find(await this.#resources(apiVersion));
     if (!resource)
       throw new KubeApiError(404, 'NotFound', `no matches for kind "${kind}" in version "${apiVersion}"`);
     return resource;
+  }
+
+  /** An API version's resources, from discovery (and into the cache); none for a version not served. */
+  async #resources(apiVersion: string): Promise<V1APIResource[]> {
+    try {
+      const list = (await this.#raw({ method: 'GET', path: groupVersionPath(apiVersion) })) as {
+        resources?: V1APIResource[];
+      };
+      const resources = list.resources ?? [];
+      this.#discovered.set(apiVersion, resources);
+      return resources;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return [];
+      throw err;
+    }
   }
 
   /**

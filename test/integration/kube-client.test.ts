@@ -53,9 +53,10 @@ describe('the Kube client', () => {
     const dir = await mkdtemp(join(tmpdir(), 'shoal-reqtimeout-'));
     const proxy = await FaultProxy.start(cp.kubeconfig, { tag: 'reqtimeout' });
     const timeoutMs = 1_000;
-    const k = new Kube(loadKubeConfig({ kubeconfig: await proxy.kubeconfig(dir) }), {
-      requestTimeoutMs: timeoutMs,
-    });
+    const kubeconfig = await proxy.kubeconfig(dir);
+    const k = new Kube(loadKubeConfig({ kubeconfig }), { requestTimeoutMs: timeoutMs });
+    // A client that has not looked up apps/v1 yet.
+    const fresh = new Kube(loadKubeConfig({ kubeconfig }), { requestTimeoutMs: timeoutMs });
     const informer = k.informer(`/api/v1/namespaces/${ns}/configmaps`, 'v1', 'ConfigMap');
     try {
       await kube.apply(deployment(ns, 'web', 1), apply);
@@ -86,6 +87,8 @@ describe('the Kube client', () => {
             }),
         ],
         [at('DELETE', '/configmaps/c'), () => k.delete(cm(ns, 'c', {}))],
+        [at('GET', '/version'), () => k.discovery()],
+        [at('GET', '/apis/apps/v1'), () => fresh.isNamespaced('apps/v1', 'Deployment')],
       ];
       await informer.start();
       const started = Date.now();
