@@ -195,12 +195,7 @@ export class Kube {
    */
   async apply<T extends KubernetesObject>(obj: T, options: ApplyOptions = DEFAULT_APPLY_OPTIONS): Promise<T> {
     if (!options.dryRun) this.#writable();
-    const path = await this.#objectPath(
-      obj.apiVersion ?? '',
-      obj.kind ?? '',
-      obj.metadata?.namespace,
-      obj.metadata?.name ?? '',
-    );
+    const path = await this.#pathOf(obj);
     return this.#raw({
       method: 'PATCH',
       path,
@@ -221,6 +216,16 @@ export class Kube {
       ? `/namespaces/${encodeURIComponent(namespace || this.#defaultNamespace())}`
       : '';
     return `${groupVersionPath(apiVersion)}${ns}/${resource.name}`;
+  }
+
+  /** The path of an object by its own apiVersion, kind, namespace and name. */
+  #pathOf(obj: KubernetesObject): Promise<string> {
+    return this.#objectPath(
+      obj.apiVersion ?? '',
+      obj.kind ?? '',
+      obj.metadata?.namespace,
+      obj.metadata?.name ?? '',
+    );
   }
 
   /** The path of one object. */
@@ -244,12 +249,7 @@ export class Kube {
     this.#writable();
     return this.#raw({
       method: 'PUT',
-      path: await this.#objectPath(
-        obj.apiVersion ?? '',
-        obj.kind ?? '',
-        obj.metadata?.namespace,
-        obj.metadata?.name ?? '',
-      ),
+      path: await this.#pathOf(obj),
       body: JSON.stringify(obj),
       contentType: 'application/json',
     }) as Promise<T>;
@@ -382,12 +382,7 @@ export class Kube {
       : undefined;
     await this.#raw({
       method: 'DELETE',
-      path: await this.#objectPath(
-        obj.apiVersion ?? '',
-        obj.kind ?? '',
-        obj.metadata?.namespace,
-        obj.metadata?.name ?? '',
-      ),
+      path: await this.#pathOf(obj),
       query: { propagationPolicy },
       ...(body ? { body: JSON.stringify(body), contentType: 'application/json' } : {}),
     });
