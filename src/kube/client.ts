@@ -69,6 +69,8 @@ function scalePath(kind: ScalableKind, namespace: string, name: string): string 
 export interface KubeOptions {
   /** How long one request (not a watch) may go unanswered: REQUEST_TIMEOUT_MS unless given. */
   requestTimeoutMs?: number;
+  /** How long an informer's watch may send nothing before it is reopened: WATCH_SILENCE_MS unless given. */
+  watchSilenceMs?: number;
   /** The fence to share (an impersonating client shares its parent's). */
   fence?: { why: string | undefined };
 }
@@ -98,6 +100,7 @@ export class Kube {
   readonly #discovered = new Map<string, V1APIResource[]>();
   readonly #impersonated = new Map<string, Kube>();
   readonly #requestTimeoutMs: number;
+  readonly #watchSilenceMs: number | undefined;
   /** Shared with the impersonating clients made from this one, so one call fences them all. */
   readonly #fence: { why: string | undefined };
 
@@ -105,6 +108,7 @@ export class Kube {
     this.config = config;
     this.#fence = options.fence ?? { why: undefined };
     this.#requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.#watchSilenceMs = options.watchSilenceMs;
   }
 
   /** One request straight to the API server (raw-request.ts), within this client's timeout. */
@@ -171,7 +175,11 @@ export class Kube {
       contexts: this.config.getContexts(),
       currentContext: this.config.getCurrentContext(),
     });
-    const kube = new Kube(kc, { fence: this.#fence, requestTimeoutMs: this.#requestTimeoutMs });
+    const kube = new Kube(kc, {
+      fence: this.#fence,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      watchSilenceMs: this.#watchSilenceMs,
+    });
     this.#impersonated.set(user, kube);
     return kube;
   }
@@ -507,6 +515,7 @@ export class Kube {
         ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
         ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
         ...(opts.transform ? { transform: opts.transform as unknown as (obj: T) => T } : {}),
+        silenceMs: this.#watchSilenceMs,
       },
     );
   }

@@ -5,27 +5,43 @@ type WatchCallback = (phase: string, apiObj: unknown, watchObj?: unknown) => voi
 
 /** How long the API server keeps one watch open: a random value in this range, as client-go does. */
 const WATCH_TIMEOUT_SECONDS = { min: 240, max: 480 };
-/** With bookmarks flowing, a stream silent this much longer than its timeout is dead. */
-const WATCH_SLACK_SECONDS = 90;
+/**
+ * How long a watch may send nothing before it is taken for dead and reopened from its last
+ * resourceVersion. The API server's watch cache sends every watcher that allows bookmarks one about
+ * once a minute (`defaultBookmarkFrequency` in k8s.io/apiserver's cacher), events or not, so a
+ * stream silent for two and a half of those lost its connection (a black-holed partition, a proxy
+ * that dropped it without a reset) or its server. The same bound covers a watch request left
+ * unanswered. A kind served without a watch cache sends no bookmarks: when quiet, its watch is
+ * reopened at this interval, one request each time.
+ */
+export const WATCH_SILENCE_MS = 150_000;
 
 /**
  * client-node's Watch with what its ListWatch does not ask for: bookmarks (so a reconnect resumes
- * from a recent resourceVersion instead of a 410), a server-side timeout instead of the 30 s
- * inactivity cut (a quiet kind would otherwise reconnect twice a minute), and a way to force a
- * fresh list: the stream is cut and reported as 410 Gone, which ListWatch answers by re-listing and
- * diffing the cache against the list (objects absent only meanwhile are never reported deleted).
+ * from a recent resourceVersion instead of a 410), a server-side timeout, a silence cut that the
+ * bookmarks keep from firing on a live stream (client-node's 30 s one would reconnect a quiet kind
+ * twice a minute), and a way to force a fresh list: the stream is cut and reported as 410 Gone,
+ * which ListWatch answers by re-listing and diffing the cache against the list (objects absent only
+ * meanwhile are never reported deleted).
  */
 class BookmarkWatch {
   readonly #config: KubeConfig;
   readonly #random: () => number;
   readonly #transform: ((obj: unknown) => unknown) | undefined;
+  readonly #silenceMs: number;
   #relist = false;
   #closed = false;
   #current: AbortController | undefined;
 
-  constructor(config: KubeConfig, random: () => number, transform?: (obj: unknown) => unknown) {
+  constructor(
+    config: KubeConfig,
+    random: () => number,
+    silenceMs: number,
+    transform?: (obj: unknown) => unknown,
+  ) {
     this.#config = config;
     this.#random = random;
+    this.#silenceMs = silenceMs;
     this.#transform = transform;
   }
 
@@ -38,8 +54,9 @@ class BookmarkWatch {
     const { min, max } = WATCH_TIMEOUT_SECONDS;
     const timeoutSeconds = Math.floor(min + (max - min) * this.#random());
     const inner = new Watch(this.#config);
-    (inner as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
-      (timeoutSeconds + WATCH_SLACK_SECONDS) * 1000;
+    // client-node's Watch restarts this timer on every chunk received: a silence cut, reported as a
+    // TimeoutError, on which ListWatch reconnects at once from the last resourceVersion.
+    (inner as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#silenceMs;
     const transform = this.#transform;
     const controller = await inner.watch(
       path,
@@ -107,6 +124,8 @@ export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;
   random?: () => number;
+  /** How long the watch may be silent before it is reopened: WATCH_SILENCE_MS unless given. */
+  silenceMs?: number;
   /** What the cache keeps of each object (pure; applied to every listed and watched object). */
   transform?: (obj: T) => T;
 }
@@ -128,6 +147,7 @@ export class Informer<T extends KubernetesObject> {
     this.#watch = new BookmarkWatch(
       config,
       opts.random ?? Math.random,
+      opts.silenceMs ?? WATCH_SILENCE_MS,
       transform as ((obj: unknown) => unknown) | undefined,
     );
     // An object the cache already holds at the listed resourceVersion is kept as it is (ListWatch

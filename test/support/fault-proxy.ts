@@ -23,6 +23,8 @@ export interface ProxiedRequest {
   fault?: string;
   /** When the client gave the request up (closed its connection) before the answer ended. */
   abandonedAt?: number;
+  /** Of an open watch: when each chunk of its stream passed through (events, bookmarks). */
+  chunksAt?: number[];
 }
 
 /**
@@ -155,6 +157,24 @@ export class FaultProxy {
     return n;
   }
 
+  /**
+   * Stops every open watch matching `match` in silence: the API server's side is closed, the
+   * client's stays open and is sent nothing more (a connection lost without a reset, as behind a
+   * black-holed partition or a proxy that forgot it).
+   */
+  freezeWatches(match: (req: ProxiedRequest) => boolean = () => true): number {
+    let n = 0;
+    for (const w of [...this.#watches]) {
+      if (!match(w.req)) continue;
+      n++;
+      this.#watches.delete(w);
+      w.req.fault = 'frozen';
+      w.upstream.unpipe(w.res);
+      w.upstream.destroy();
+    }
+    return n;
+  }
+
   /** Sends `ERROR 410 Gone` on every open watch matching `match` and ends it (etcd compacted). */
   expireWatches(match: (req: ProxiedRequest) => boolean = () => true): number {
     let n = 0;
@@ -267,6 +287,9 @@ export class FaultProxy {
         if (entry.watch && upRes.statusCode === 200) {
           const w = { req: entry, res, upstream: upRes };
           this.#watches.add(w);
+          const chunksAt: number[] = [];
+          entry.chunksAt = chunksAt;
+          upRes.on('data', () => chunksAt.push(Date.now()));
           res.on('close', () => {
             this.#watches.delete(w);
             upRes.destroy();
